@@ -240,6 +240,20 @@ def test_mrr_ties_average_optimistic_and_pessimistic_rank(pos, neg, rank):
     assert float(expected["mrr_list"][0]) == pytest.approx(1.0 / rank)
 
 
+def test_per_row_hits_differs_from_ogb_mrr_hits_list_on_ties():
+    # The docstring of hits_at_k promises this difference: a positive tied
+    # with all three of its negatives has tie-averaged rank 2.5, a hit for
+    # OGB's hits@3_list, but it does not beat the 3rd best negative.
+    pos, neg = torch.tensor([3.0]), torch.tensor([[3.0, 3.0, 3.0]])
+
+    expected = Evaluator("ogbl-citation2").eval(
+        {"y_pred_pos": pos, "y_pred_neg": neg}
+    )
+
+    assert float(expected["hits@3_list"][0]) == 1.0
+    assert hits_at_k(pos, neg, 3) == 0.0
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_roc_auc_equals_ogb_evaluator(seed):
     gen = torch.Generator().manual_seed(seed)
