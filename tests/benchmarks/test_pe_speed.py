@@ -1,0 +1,41 @@
+import csv
+import math
+
+import pytest
+
+from benchmarks import pe_speed
+
+
+def test_quick_run_writes_consistent_files(tmp_path):
+    argv = ["--sizes", "2500", "--families", "rr", "--out", str(tmp_path)]
+    assert pe_speed.main([*argv, "--quiet"]) == 0
+    with open(tmp_path / "pe_speed.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["method"] for r in rows] == ["pyg_signeq", "pyg"]
+    ours, pyg = rows
+    assert ours["status"] == pyg["status"] == "ok"
+    assert ours["solver"] == "chebyshev"
+    # Both results are eigenvectors of the same Laplacian: small residuals
+    # and matching eigenvalues, measured by the benchmark itself.
+    assert float(ours["max_residual"]) <= 1e-5
+    assert float(pyg["max_residual"]) <= 1e-5
+    assert float(pyg["max_eig_val_diff"]) <= 1e-8
+    assert float(ours["peak_rss_mb"]) > 0
+    table = (tmp_path / "pe_speed.md").read_text()
+    assert "| random 10-regular | 2,500 |" in table
+    assert "python -m benchmarks.pe_speed --sizes 2500" in table
+
+
+def test_cap_is_recorded_instead_of_waited_for(tmp_path):
+    rows = pe_speed.run_pe_speed(
+        sizes=[3000], families=["ba"], cap=1e-3, methods=["pyg"]
+    )
+    assert rows[0]["status"] == "capped"
+    assert math.isnan(rows[0]["max_residual"])
+    pe_speed.write_results(rows, tmp_path, 1e-3, [])
+    assert "(capped)" in (tmp_path / "pe_speed.md").read_text()
+
+
+def test_unknown_family_is_named():
+    with pytest.raises(ValueError, match="'families'.*'grid'"):
+        pe_speed.run_pe_speed(sizes=[10], families=["grid"])
