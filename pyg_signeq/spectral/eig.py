@@ -24,18 +24,28 @@ from pyg_signeq.spectral.solvers import (
     solve_chebyshev,
     solve_dense,
     solve_lanczos,
+    solve_shift_invert,
 )
 
 log = logging.getLogger(__name__)
 
-SOLVERS = ("auto", "dense", "lanczos", "chebyshev")
+SOLVERS = ("auto", "dense", "lanczos", "chebyshev", "shift_invert")
 
 #: Graphs with at most this many non-isolated nodes are solved densely by
 #: ``solver='auto'``; dense ``eigh`` takes about a second at this size.
 DENSE_MAX_NODES = 2048
 
+#: Largest graph (non-isolated nodes) that ``solver='dense'`` accepts: its
+#: float64 matrix takes about 3 GB.
+DENSE_LIMIT_NODES = 20_000
+
 #: Residual tolerances used when ``tol`` is not given.
-DEFAULT_TOL = {"dense": 1e-8, "lanczos": 1e-6, "chebyshev": 1e-6}
+DEFAULT_TOL = {
+    "dense": 1e-8,
+    "lanczos": 1e-6,
+    "chebyshev": 1e-6,
+    "shift_invert": 1e-6,
+}
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,12 @@ def _pick_solver(solver: str, n: int, num: int, available: int) -> str:
     # Iterative solvers need room for a block or Krylov space beyond the
     # wanted pairs; below that, dense is both exact and instant.
     too_small = available < 2 * num + 16
+    if solver == "dense" and n > DENSE_LIMIT_NODES:
+        raise ValueError(
+            f"solver='dense' builds an [N, N] matrix and accepts at most "
+            f"{DENSE_LIMIT_NODES} non-isolated nodes, got {n}; use "
+            "'chebyshev' or 'lanczos'"
+        )
     if solver == "auto":
         return "dense" if n <= DENSE_MAX_NODES or too_small else "chebyshev"
     if solver != "dense" and too_small:
@@ -177,8 +193,11 @@ def laplacian_eig(
     - ``'lanczos'``: ARPACK's implicitly restarted Lanczos on the deflated
       operator, with an enlarged Krylov space and no shift-invert.
     - ``'chebyshev'``: Chebyshev-filtered subspace iteration in torch, on
-      the device of ``edge_index`` (GPU tensors stay on the GPU), mostly in
-      float32 with a float64 finish.
+      the device of ``edge_index`` (GPU tensors stay on the GPU), with
+      float32 filtering and float64 Rayleigh-Ritz steps.
+    - ``'shift_invert'``: ARPACK on a sparse LU factor of the Laplacian,
+      the fastest choice on mesh-like graphs (grids, meshes, road
+      networks), and very slow on expander-like ones, so never automatic.
 
     Every result is checked by a float64 Rayleigh-Ritz step against the
     undeflated Laplacian: residuals :math:`\|L v - \lambda v\|` must stay
@@ -194,8 +213,8 @@ def laplacian_eig(
             any real dtype. (default: :obj:`None`)
         normalization (str, optional): ``'sym'``, ``'rw'`` or :obj:`None`.
             (default: ``'sym'``)
-        solver (str): ``'auto'``, ``'dense'``, ``'lanczos'`` or
-            ``'chebyshev'``. (default: ``'auto'``)
+        solver (str): ``'auto'``, ``'dense'``, ``'lanczos'``,
+            ``'chebyshev'`` or ``'shift_invert'``. (default: ``'auto'``)
         tol (float, optional): Largest accepted residual norm of a unit
             eigenvector. (default: :obj:`None`: ``1e-8`` for ``'dense'``,
             ``1e-6`` otherwise)
@@ -313,7 +332,12 @@ def _solve_checked(
     device: torch.device,
 ) -> tuple[Eigenpairs, str]:
     """Run ``solver``, verify its output and fall back where it fails."""
-    chain = {"chebyshev": "lanczos", "lanczos": None, "dense": None}
+    chain = {
+        "chebyshev": "lanczos",
+        "lanczos": None,
+        "dense": None,
+        "shift_invert": None,
+    }
     failures = []
     while solver is not None:
         tol_used = tol if tol is not None else DEFAULT_TOL[solver]
@@ -322,6 +346,8 @@ def _solve_checked(
                 basis = solve_dense(lap, num)
             elif solver == "lanczos":
                 basis = solve_lanczos(lap, num, tol_used, seed)
+            elif solver == "shift_invert":
+                basis = solve_shift_invert(lap, num, tol_used, seed)
             else:
                 basis = solve_chebyshev(lap, num, tol_used, seed, device)
         except NotConvergedError as err:

@@ -114,7 +114,9 @@ def assert_same_subspace(vecs, ref, vals_ref, atol):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("normalization", ["sym", "rw", None])
-@pytest.mark.parametrize("solver", ["dense", "lanczos", "chebyshev"])
+@pytest.mark.parametrize(
+    "solver", ["dense", "lanczos", "chebyshev", "shift_invert"]
+)
 def test_matches_dense_numpy(case, normalization, solver):
     edge_index, n, weight = CASES[case]
     k = 8
@@ -135,7 +137,9 @@ def test_matches_dense_numpy(case, normalization, solver):
     assert out.cutoff_gap == pytest.approx(vals_ref[k] - vals_ref[k - 1])
 
 
-@pytest.mark.parametrize("solver", ["dense", "lanczos", "chebyshev"])
+@pytest.mark.parametrize(
+    "solver", ["dense", "lanczos", "chebyshev", "shift_invert"]
+)
 def test_columns_orthonormal_and_not_trivial(solver):
     edge_index, n, _ = CASES["disconnected"]
     ei, _ = as_tensors(edge_index, None)
@@ -355,6 +359,12 @@ def test_iterative_solver_on_tiny_graph_uses_dense():
     assert out.solver == "dense"
 
 
+def test_dense_refuses_huge_graphs():
+    n = 20_002
+    with pytest.raises(ValueError, match="solver='dense'.*got 20002"):
+        laplacian_eig(path(n), n, 2, solver="dense")
+
+
 def test_unpacks_as_pair():
     vals, vecs = laplacian_eig(path(8), 8, 3)
     assert vals.shape == (3,) and vecs.shape == (8, 3)
@@ -494,6 +504,21 @@ def test_canonical_signs_fallback_for_antisymmetric_columns():
 def test_canonical_signs_bad_shape():
     with pytest.raises(ValueError, match=r"'eig_vecs' must have shape.*\[3\]"):
         canonicalize_signs(torch.ones(3))
+
+
+def test_shift_invert_on_a_grid():
+    side = 40
+    n = side * side
+    idx = torch.arange(n).view(side, side)
+    right = torch.stack([idx[:, :-1].reshape(-1), idx[:, 1:].reshape(-1)])
+    down = torch.stack([idx[:-1].reshape(-1), idx[1:].reshape(-1)])
+    ei = torch.cat([right, down, right.flip(0), down.flip(0)], dim=1)
+    out = laplacian_eig(ei, n, 6, normalization=None, solver="shift_invert")
+    # Grid spectrum: sums of two path eigenvalues 2 - 2 cos(pi j / side).
+    p = 2 - 2 * np.cos(np.pi * np.arange(side) / side)
+    expected = np.sort(np.add.outer(p, p).ravel())[1:7]
+    np.testing.assert_allclose(out.eig_vals.numpy(), expected, atol=1e-8)
+    assert out.solver == "shift_invert"
 
 
 # ------------------------------------------------------------- larger
