@@ -1,0 +1,1 @@
+"""Runnable experiments; each module has a ``main(argv)`` CLI."""
