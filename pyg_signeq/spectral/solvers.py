@@ -94,19 +94,28 @@ class _TorchOperator:
         """``(L - center * I) / scale`` as a CSR tensor (no deflation)."""
         return self.csr((self.values - center * self.diag_mask) / scale)
 
+    def add_projection_(
+        self, out: torch.Tensor, x: torch.Tensor, alpha: float
+    ) -> torch.Tensor:
+        """``out += alpha * T T^T x`` in place, without ``[n, m]`` temps.
+
+        ``T`` holds one unit trivial eigenvector per component; they do not
+        overlap, so ``T^T x`` is a per-component sum.
+        """
+        if self.num_components == 1:
+            coef = self.trivial @ x
+            return out.addr_(self.trivial, coef, alpha=alpha)
+        coef = x.new_zeros(self.num_components, x.size(1))
+        coef.index_add_(0, self.comp, self.trivial.unsqueeze(1) * x)
+        scaled = self.trivial.unsqueeze(1) * coef[self.comp]
+        return out.add_(scaled, alpha=alpha)
+
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """``T T^T x``: the component of ``x`` in the trivial eigenspace."""
-        weighted = self.trivial.unsqueeze(1) * x
-        if self.num_components == 1:
-            coef = weighted.sum(dim=0, keepdim=True)
-            return self.trivial.unsqueeze(1) * coef
-        coef = x.new_zeros(self.num_components, x.size(1))
-        coef.index_add_(0, self.comp, weighted)
-        return self.trivial.unsqueeze(1) * coef[self.comp]
+        return self.add_projection_(torch.zeros_like(x), x, 1.0)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.matrix @ x
-        return out.add_(self.project(x), alpha=self.shift)
+        return self.add_projection_(self.matrix @ x, x, self.shift)
 
 
 def rayleigh_ritz(
@@ -306,13 +315,13 @@ def _chebyshev_filter(
 
     prev = x
     cur = torch.sparse.addmm(x, mat, x, beta=0.0, alpha=sigma)
-    cur.add_(op.project(x), alpha=sigma * shift)
+    op.add_projection_(cur, x, sigma * shift)
     for _ in range(2, degree + 1):
         sigma_next = 1.0 / (tau - sigma)
         nxt = torch.sparse.addmm(
             prev, mat, cur, beta=-sigma * sigma_next, alpha=2.0 * sigma_next
         )
-        nxt.add_(op.project(cur), alpha=2.0 * sigma_next * shift)
+        op.add_projection_(nxt, cur, 2.0 * sigma_next * shift)
         prev, cur, sigma = cur, nxt, sigma_next
     return cur
 
@@ -347,6 +356,23 @@ def _lanczos_upper_bound(
     return float(np.linalg.eigvalsh(tri)[-1]) + betas[-1]
 
 
+def _default_block_size(n: int, num: int) -> int:
+    """Vectors per block: guards beyond ``num``, sized by memory behaviour.
+
+    Convergence of the last wanted pair improves with the gap to the first
+    eigenvalue outside the block, so extra vectors help. While the block
+    fits in cache a product costs in proportion to its width, and a third
+    more vectors pays off best. On large graphs every row fetched by the
+    sparse product is a cache miss whose cost hardly depends on the width
+    up to about a cache line per 16 float32 values; there a block of
+    ``2 * num + 8`` rounded up to a multiple of 16 converges faster per
+    second (measured on 10^5 and 10^6-node graphs, k = 16).
+    """
+    if n < 200_000:
+        return num + max(8, num // 2)
+    return -(-(2 * num + 8) // 16) * 16
+
+
 def solve_chebyshev(
     lap: SymmetricLaplacian,
     num: int,
@@ -376,7 +402,7 @@ def solve_chebyshev(
         degree (int): Polynomial degree per iteration. (default: ``30``)
         block_size (int, optional): Vectors per block; more than ``num``
             guards convergence of the last wanted pairs. (default:
-            :obj:`None`, ``num + max(8, num // 2)``)
+            :obj:`None`, chosen by :func:`_default_block_size`)
         max_iter (int): Maximum number of filter iterations. (default:
             ``300``)
 
@@ -390,7 +416,7 @@ def solve_chebyshev(
     device = torch.device(device)
     n = lap.matrix.shape[0]
     if block_size is None:
-        block_size = num + max(8, num // 2)
+        block_size = _default_block_size(n, num)
     block_size = min(block_size, lap.num_nontrivial)
     generator = torch.Generator().manual_seed(seed)
 
