@@ -134,7 +134,11 @@ def _pick_solver(solver: str, n: int, num: int, available: int) -> str:
             "'chebyshev' or 'lanczos'"
         )
     if solver == "auto":
-        return "dense" if n <= DENSE_MAX_NODES or too_small else "chebyshev"
+        if n <= DENSE_MAX_NODES or (too_small and n <= DENSE_LIMIT_NODES):
+            return "dense"
+        # Many small components can leave too few pairs for a block even on
+        # a large graph; ARPACK only needs a Krylov space beyond them.
+        return "lanczos" if too_small else "chebyshev"
     if solver != "dense" and too_small:
         log.info(
             "graph with %d nodes is too small for solver=%r; using 'dense'",
