@@ -185,17 +185,13 @@ class SignEqConv(Module):
         z = F.linear(torch.cat([x, m], dim=-1), self.phi.weight)
         even = F.silu(z + self.phi.bias) + F.silu(self.phi.bias - z)
         invariant = torch.cat([even, x * m], dim=-1)
-        across_columns = invariant.mean(dim=1, keepdim=True)
+        columns_term = self.gate_columns(invariant.mean(dim=1, keepdim=True))
         if batch is None:
-            across_nodes = invariant.mean(dim=0, keepdim=True)
+            graph_term = self.gate_graph(invariant.mean(dim=0, keepdim=True))
         else:
-            across_nodes = scatter(invariant, batch, 0, reduce="mean")
-        hidden = self.gate_node(invariant) + self.gate_columns(across_columns)
-        if batch is None:
-            hidden = hidden + self.gate_graph(across_nodes)
-        else:
-            graph_term = self.gate_graph(across_nodes)
-            hidden = hidden + graph_term.index_select(0, batch)
+            pooled = scatter(invariant, batch, 0, reduce="mean")
+            graph_term = self.gate_graph(pooled).index_select(0, batch)
+        hidden = self.gate_node(invariant) + columns_term + graph_term
         gate = self.gate_out(F.silu(hidden))
 
         out = linear * gate
