@@ -438,7 +438,10 @@ def write_results(
         "- `two_hop`: `v_i * Abar (v_i * Abar v_i)`",
         "",
         f"Mean +- sample std over seeds {list(config.seeds)}; same graphs "
-        "and seeds for both models.",
+        "and seeds for both models. The learning rate was the best of "
+        "{1e-3, 3e-3, 1e-2} for SignDSS in a trial run. `seconds/run` is "
+        "the wall time of one training run on the machine that wrote this "
+        "file.",
         "",
         "| target | model | params | train MSE | test MSE | seconds/run |",
         "|---|---|---:|---:|---:|---:|",

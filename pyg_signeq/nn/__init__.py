@@ -1,4 +1,16 @@
-"""Sign-equivariant and sign-invariant networks over Laplacian PEs."""
+"""Sign-equivariant and sign-invariant networks over Laplacian PEs.
+
+All networks take ``forward(pe, edge_index, edge_weight=None, batch=None)``
+except :class:`PEGConv`, which updates node features and takes
+``forward(x, pe, edge_index, edge_weight=None)``, and :class:`SignGate`,
+which acts per node and takes ``forward(pe, edge_index=None)``.
+
+Compilation: every module runs under :func:`torch.compile` (tested with
+the ``eager`` backend in the fast suite and with ``inductor`` in the slow
+one); building the sparse adjacency is a graph break that Dynamo handles.
+TorchScript is not supported: ``torch.jit.script`` is deprecated in
+PyTorch 2.x and the input checks use Python it cannot compile.
+"""
 
 from pyg_signeq.nn.peg import PEGConv
 from pyg_signeq.nn.sign_dss import SignDSS, SignGate

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+_SHAPES = {2: "[num_nodes, k]", 3: "[num_nodes, k, channels]"}
+
 
 def check_pe(
     pe: Tensor,
@@ -37,9 +39,9 @@ def check_pe(
         )
     if pe.dim() not in ranks:
         allowed = " or ".join(str(rank) for rank in ranks)
+        shapes = " or ".join(_SHAPES[rank] for rank in ranks)
         raise ValueError(
-            f"{owner}: 'pe' must have rank {allowed} "
-            f"([num_nodes, k] or [num_nodes, k, channels]), got rank "
+            f"{owner}: 'pe' must have rank {allowed} ({shapes}), got rank "
             f"{pe.dim()} with shape {list(pe.shape)}"
         )
     if k is not None and pe.size(1) != k:
