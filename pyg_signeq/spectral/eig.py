@@ -99,13 +99,19 @@ class LaplacianEig:
         return index < self.num_valid
 
 
-def _check_options(
+def check_eig_options(
     k: int,
     normalization: str | None,
     solver: str,
     tol: float | None,
     seed: int,
 ) -> None:
+    """Validate the options of :func:`laplacian_eig`, naming the culprit.
+
+    Raises:
+        TypeError: If ``k`` or ``seed`` is not an int.
+        ValueError: If an option is out of range or unknown.
+    """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise TypeError(f"'k' must be an int, got {type(k).__name__}")
     if k < 1:
@@ -242,7 +248,7 @@ def laplacian_eig(
         - **eig_vals**: :math:`[k]`
         - **eig_vecs**: :math:`[N, k]`
     """
-    _check_options(k, normalization, solver, tol, seed)
+    check_eig_options(k, normalization, solver, tol, seed)
     validate_graph(edge_index, num_nodes, edge_weight)
     device = edge_index.device
     start = time.perf_counter()

@@ -10,12 +10,11 @@ from torch_geometric.transforms import BaseTransform
 
 from pyg_signeq._warnings import warn_once
 from pyg_signeq.spectral import (
-    NORMALIZATIONS,
-    SOLVERS,
     LaplacianEig,
     canonicalize_signs,
     laplacian_eig,
 )
+from pyg_signeq.spectral.eig import check_eig_options
 
 SIGN_MODES = ("none", "random", "canonical")
 
@@ -92,28 +91,18 @@ class AddLaplacianPE(BaseTransform):
         tol: float | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        if isinstance(k, bool) or not isinstance(k, int):
-            raise TypeError(f"'k' must be an int, got {type(k).__name__}")
-        if k < 1:
-            raise ValueError(f"'k' must be at least 1, got {k}")
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"'normalization' must be one of {NORMALIZATIONS}, got "
-                f"{normalization!r}"
-            )
-        if solver not in SOLVERS:
-            raise ValueError(
-                f"'solver' must be one of {SOLVERS}, got {solver!r}"
-            )
-        if sign not in SIGN_MODES:
-            raise ValueError(
-                f"'sign' must be one of {SIGN_MODES}, got {sign!r}"
-            )
         if seed is not None and (
             isinstance(seed, bool) or not isinstance(seed, int)
         ):
             raise TypeError(
                 f"'seed' must be an int or None, got {type(seed).__name__}"
+            )
+        # The solver's own rules, checked now rather than at the first
+        # graph.
+        check_eig_options(k, normalization, solver, tol, seed or 0)
+        if sign not in SIGN_MODES:
+            raise ValueError(
+                f"'sign' must be one of {SIGN_MODES}, got {sign!r}"
             )
         if attr_name == eig_vals_attr_name:
             raise ValueError(
