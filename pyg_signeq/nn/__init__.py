@@ -12,13 +12,37 @@ TorchScript is not supported: ``torch.jit.script`` is deprecated in
 PyTorch 2.x and the input checks use Python it cannot compile.
 """
 
-from pyg_signeq.nn.peg import PEGConv
+from pyg_signeq.nn.heads import (
+    DotProductHead,
+    HadamardMLPHead,
+    SignProductHead,
+)
+from pyg_signeq.nn.link_predictor import LinkEmbedding, LinkPredictor
+from pyg_signeq.nn.peg import PEGConv, PEGNet
 from pyg_signeq.nn.sign_dss import SignDSS, SignGate
 from pyg_signeq.nn.sign_eq import SignEqConv, SignEqNet
 from pyg_signeq.nn.sign_net import SignNet
+from pyg_signeq.nn.zoo import (
+    MODEL_NAMES,
+    PAPER_MODELS,
+    PAPER_PARAMETER_COUNTS,
+    build_model,
+    describe_model,
+)
 
 __all__ = [
+    "MODEL_NAMES",
+    "PAPER_MODELS",
+    "PAPER_PARAMETER_COUNTS",
+    "DotProductHead",
+    "HadamardMLPHead",
+    "LinkEmbedding",
+    "LinkPredictor",
     "PEGConv",
+    "PEGNet",
+    "SignProductHead",
+    "build_model",
+    "describe_model",
     "SignDSS",
     "SignEqConv",
     "SignEqNet",

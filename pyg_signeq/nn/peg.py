@@ -1,10 +1,10 @@
-"""PEG: a GCN layer whose edges are weighted by positional distances."""
+"""PEG: GCN layers whose edges are weighted by positional distances."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.nn import Linear, Module, Parameter, Sequential, SiLU
+from torch.nn import Linear, Module, ModuleList, Parameter, Sequential, SiLU
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import scatter
 
@@ -167,4 +167,98 @@ class PEGConv(Module):
             f"{type(self).__name__}({self.in_channels}, "
             f"{self.out_channels}, "
             f"edge_hidden_channels={self.edge_hidden_channels})"
+        )
+
+
+class PEGNet(Module):
+    r"""A stack of :class:`PEGConv` layers: the PEG link-prediction encoder.
+
+    Node features pass through ``num_layers`` PEG layers with ReLU between
+    them (none after the last); every layer weights its messages by the
+    same positional encoding, which is never updated. Like its layers the
+    network is invariant to any orthogonal transform :math:`Q` of the PE,
+    sign flips included:
+
+    .. math::
+        f(P X, P V Q) = P\, f(X, V) \quad \text{for all } Q \in O(k).
+
+    It has ``takes_pe = True``, so :class:`LinkPredictor` calls it as
+    ``node_encoder(x, pe, edge_index[, edge_weight])``.
+
+    Args:
+        in_channels (int): The size of the node features.
+        hidden_channels (int): The hidden size. (default: :obj:`128`)
+        out_channels (int): The output size. (default: :obj:`64`)
+        num_layers (int): The number of layers. (default: :obj:`3`)
+        edge_hidden_channels (int): The hidden size of each layer's MLP on
+            the distances. (default: :obj:`32`)
+
+    Shapes:
+        - **input:** x :math:`[N, C_{\mathrm{in}}]`, pe :math:`[N, k]`,
+          edge_index :math:`[2, E]`, edge_weight :math:`[E]` *(optional)*
+        - **output:** :math:`[N, C_{\mathrm{out}}]`
+    """
+
+    takes_pe = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int = 128,
+        out_channels: int = 64,
+        num_layers: int = 3,
+        edge_hidden_channels: int = 32,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        check_positive_int(num_layers, "num_layers", owner=owner)
+        check_positive_int(hidden_channels, "hidden_channels", owner=owner)
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        self.out_channels = out_channels
+        self.num_layers = num_layers
+        self.edge_hidden_channels = edge_hidden_channels
+        sizes = [in_channels, *[hidden_channels] * (num_layers - 1)]
+        sizes.append(out_channels)
+        self.convs = ModuleList(
+            [
+                PEGConv(sizes[i], sizes[i + 1], edge_hidden_channels)
+                for i in range(num_layers)
+            ]
+        )
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Reset all learnable parameters of the module."""
+        for conv in self.convs:
+            conv.reset_parameters()
+
+    def forward(
+        self,
+        x: Tensor,
+        pe: Tensor,
+        edge_index: Tensor,
+        edge_weight: Tensor | None = None,
+    ) -> Tensor:
+        """Update the node features ``x`` through all PEG layers.
+
+        Args:
+            x (torch.Tensor): The node features.
+            pe (torch.Tensor): The positional encoding of every node.
+            edge_index (torch.Tensor): The graph connectivity.
+            edge_weight (torch.Tensor, optional): Edge weights.
+                (default: :obj:`None`)
+        """
+        for i, conv in enumerate(self.convs):
+            x = conv(x, pe, edge_index, edge_weight)
+            if i < self.num_layers - 1:
+                x = x.relu()
+
+        return x
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.in_channels}, "
+            f"{self.out_channels}, hidden_channels={self.hidden_channels}, "
+            f"num_layers={self.num_layers})"
         )
