@@ -1,9 +1,13 @@
 """Sign-equivariant and sign-invariant networks over Laplacian PEs.
 
-All networks take ``forward(pe, edge_index, edge_weight=None, batch=None)``
-except :class:`PEGConv`, which updates node features and takes
-``forward(x, pe, edge_index, edge_weight=None)``, and :class:`SignGate`,
-which acts per node and takes ``forward(pe, edge_index=None)``.
+All PE networks take ``forward(pe, edge_index, edge_weight=None,
+batch=None)`` except :class:`PEGConv` and :class:`PEGNet`, which update
+node features and take ``forward(x, pe, edge_index, edge_weight=None)``,
+and :class:`SignGate`, which acts per node and takes ``forward(pe,
+edge_index=None)``. Link heads take ``forward(x, edge_label_index)``
+(:class:`SignProductHead` also ``h``) and return logits;
+:class:`LinkPredictor` composes a node encoder, a PE network and a head,
+and :func:`build_model` builds the named configurations.
 
 Compilation: every module runs under :func:`torch.compile` (tested with
 the ``eager`` backend in the fast suite and with ``inductor`` in the slow

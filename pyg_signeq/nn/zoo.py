@@ -125,9 +125,7 @@ def describe_model(name: str) -> str:
     return _BUILDERS[name][1]
 
 
-def build_model(
-    name: str, k: int = 16, in_channels: int = 1
-) -> LinkPredictor:
+def build_model(name: str, k: int = 16, in_channels: int = 1) -> LinkPredictor:
     r"""Build the link predictor called ``name``, freshly initialised.
 
     ====================  =============================================
