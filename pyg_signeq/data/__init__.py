@@ -1,5 +1,11 @@
 """Graph data: synthetic families."""
 
+from pyg_signeq.data.families import (
+    as_data,
+    circular_ladder,
+    grid_2d,
+    identical_blocks_sbm,
+)
 from pyg_signeq.data.graphs import barabasi_albert, random_regular
 from pyg_signeq.data.synthetic import erdos_renyi, nearly_symmetric
 
@@ -8,4 +14,8 @@ __all__ = [
     "erdos_renyi",
     "nearly_symmetric",
     "random_regular",
+    "as_data",
+    "circular_ladder",
+    "grid_2d",
+    "identical_blocks_sbm",
 ]
