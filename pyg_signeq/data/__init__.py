@@ -7,6 +7,13 @@ from pyg_signeq.data.families import (
     identical_blocks_sbm,
 )
 from pyg_signeq.data.graphs import barabasi_albert, random_regular
+from pyg_signeq.data.ogb import (
+    OGB_LINK_METRICS,
+    LinkEvalEdges,
+    OGBLinkData,
+    load_ogb_link,
+    write_tiny_ogb_link,
+)
 from pyg_signeq.data.synthetic import erdos_renyi, nearly_symmetric
 
 __all__ = [
@@ -18,4 +25,9 @@ __all__ = [
     "circular_ladder",
     "grid_2d",
     "identical_blocks_sbm",
+    "OGB_LINK_METRICS",
+    "LinkEvalEdges",
+    "OGBLinkData",
+    "load_ogb_link",
+    "write_tiny_ogb_link",
 ]
