@@ -29,6 +29,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -285,6 +286,35 @@ def _ratio(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}"
 
 
+def code_version() -> str:
+    """Name the commit the benchmark ran on and any uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD").strip()
+        status = git(
+            "status", "--porcelain", "--", "pyg_signeq", "benchmarks/*.py"
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not run from a git checkout)"
+    changed = [line[3:] for line in status.splitlines() if line.strip()]
+    if changed:
+        return f"commit {commit} with uncommitted changes to " + ", ".join(
+            changed
+        )
+    return f"commit {commit}"
+
+
 def write_results(
     rows: Sequence[dict], out: Path, argv: Sequence[str] = ()
 ) -> tuple[Path, Path]:
@@ -315,6 +345,7 @@ def write_results(
         f"with {first.get('threads', '-')} thread(s), PyG "
         f"{torch_geometric.__version__}, Python "
         f"{platform.python_version()}; CPU only.",
+        f"Code: {code_version()}.",
         "",
         "What is timed: one full-batch training epoch, "
         "`pyg_signeq.training.train_epoch` (encode the whole graph, draw as "

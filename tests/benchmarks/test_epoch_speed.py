@@ -71,6 +71,7 @@ def test_tiny_run_writes_consistent_files(tmp_path):
     assert "| eigvec_dot (no training step) | 0 |" in table
     assert table.count("sign_dss / GCN = ") == 2
     assert "2 timed rounds after 0 untimed warm-up round(s)" in table
+    assert "\nCode: commit " in table or "\nCode: unknown" in table
 
 
 def test_ratio_is_missing_without_gcn():
