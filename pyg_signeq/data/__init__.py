@@ -1,5 +1,6 @@
-"""Graph data: synthetic families."""
+"""Graph data: synthetic families, OGB loading, edge lists and splits."""
 
+from pyg_signeq.data.edge_list import random_link_split, read_edge_list
 from pyg_signeq.data.families import (
     as_data,
     circular_ladder,
@@ -30,4 +31,6 @@ __all__ = [
     "OGBLinkData",
     "load_ogb_link",
     "write_tiny_ogb_link",
+    "random_link_split",
+    "read_edge_list",
 ]
