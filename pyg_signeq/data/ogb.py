@@ -75,6 +75,13 @@ def _extra_files(meta: dict[str, str], key: str) -> list[str]:
     return [] if value == "None" else value.split(",")
 
 
+def _check_root(root: str | os.PathLike) -> None:
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(
+            f"'root' must be a str or os.PathLike, got {type(root).__name__}"
+        )
+
+
 def _dataset_dir(name: str, root: Path) -> Path:
     # OGB prefers a folder with a '_pyg' suffix when one exists.
     dir_name = name.replace("-", "_")
@@ -365,12 +372,11 @@ def load_ogb_link(
     Raises:
         FileNotFoundError: When a file OGB needs is missing; names the
             files, the folder expected and the download URL.
+        RuntimeError: When :func:`torch.load` refuses OGB's processed file
+            (written by another PyG or ogb version) or a split file.
     """
     name = _check_name(name)
-    if not isinstance(root, (str, os.PathLike)):
-        raise TypeError(
-            f"'root' must be a str or os.PathLike, got {type(root).__name__}"
-        )
+    _check_root(root)
     meta = _meta(name)
     root = Path(root)
     folder = _dataset_dir(name, root)
@@ -476,6 +482,7 @@ def write_tiny_ogb_link(
     from pyg_signeq.data.graphs import _check_size
 
     name = _check_name(name)
+    _check_root(root)
     _check_size("num_nodes", num_nodes, 30)
     _check_size("num_features", num_features, 1)
     _check_size("seed", seed, 0)

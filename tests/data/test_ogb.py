@@ -266,8 +266,9 @@ def test_unknown_name(tmp_path):
     for fn in (load_ogb_link, write_tiny_ogb_link):
         with pytest.raises(ValueError, match=f"'name' must be one of {valid}"):
             fn("ogbl-wikikg2", tmp_path)
-    with pytest.raises(TypeError, match="'root' must be a str or os.PathLike"):
-        load_ogb_link("ogbl-ddi", 3)
+    for fn in (load_ogb_link, write_tiny_ogb_link):
+        with pytest.raises(TypeError, match="'root' must be a str or os.Path"):
+            fn("ogbl-ddi", 3)
 
 
 def test_eval_edges_bad_split(tmp_path):
