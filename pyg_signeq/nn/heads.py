@@ -66,7 +66,10 @@ def _check_embedding(x: Tensor, name: str, *, owner: str) -> None:
 
 def _pair_products(x: Tensor, edge_label_index: Tensor) -> Tensor:
     # [num_links, *feature_shape]: one gather per end, multiplied.
-    return x[edge_label_index[0]] * x[edge_label_index[1]]
+    # index_select has a much faster backward on the CPU than advanced
+    # indexing, whose accumulating scatter slows down with more threads.
+    source = x.index_select(0, edge_label_index[0])
+    return source * x.index_select(0, edge_label_index[1])
 
 
 class _MLP(Module):

@@ -8,7 +8,9 @@ import torch
 from torch import Tensor
 from torch.nn import Module, ModuleList
 from torch_geometric.nn import GCNConv
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
+from pyg_signeq.nn._propagation import propagate
 from pyg_signeq.nn._validation import (
     check_batch,
     check_edge_index,
@@ -33,6 +35,38 @@ class _ConvStack(Module):
     def reset_parameters(self) -> None:
         for conv in self.convs:
             conv.reset_parameters()
+
+    @property
+    def plain_gcn(self) -> bool:
+        # Plain GCN layers (PyG's defaults) are a fixed sparse matrix times
+        # a linear map, which forward_gcn evaluates in a faster order.
+        return all(
+            type(conv) is GCNConv
+            and conv.normalize
+            and conv.add_self_loops
+            and not conv.improved
+            and not conv.cached
+            and conv.bias is not None
+            for conv in self.convs
+        )
+
+    def forward_gcn(self, x: Tensor, adj: Tensor) -> Tensor:
+        # x: [num_nodes, num_copies, channels], the copies sharing one graph
+        # whose GCN-normalised matrix (self-loops included) is adj. Each
+        # layer is adj @ x @ W^T + b; the sparse product runs on whichever
+        # side of the linear map has fewer channels, and on all copies at
+        # once instead of on a disjoint union of graphs.
+        num_nodes, num_copies = x.size(0), x.size(1)
+        for i, conv in enumerate(self.convs):
+            weight = conv.lin.weight
+            if weight.size(1) <= weight.size(0):
+                x = propagate(adj, x) @ weight.T
+            else:
+                x = propagate(adj, x @ weight.T)
+            x = x + conv.bias
+            if i < len(self.convs) - 1:
+                x = x.relu()
+        return x.view(num_nodes, num_copies, -1)
 
     def forward(
         self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None
@@ -73,7 +107,11 @@ class SignNet(Module):
 
     To accept any PyG convolution, :math:`\phi` runs on one disjoint union
     of :math:`2k` copies of the graph (every column and its negation), so
-    it costs :math:`2k` times the memory of one GNN pass.
+    it costs :math:`2k` times the memory of one GNN pass. With PyG's plain
+    :class:`~torch_geometric.nn.conv.GCNConv` (the default) both GNNs
+    instead multiply all columns at once with one sparse GCN matrix, on
+    the narrower side of each linear map: the same function, several
+    times faster.
 
     Args:
         k (int): The number of eigenvectors.
@@ -193,6 +231,12 @@ class SignNet(Module):
             )
 
         num_nodes, k = x.size(0), x.size(1)
+        if self.phi.plain_gcn and self.rho.plain_gcn:
+            adj = _gcn_matrix(edge_index, edge_weight, num_nodes, x.dtype)
+            h = self.phi.forward_gcn(torch.cat([x, -x], dim=1), adj)
+            h = (h[:, :k] + h[:, k:]).reshape(num_nodes, 1, -1)
+            return self.rho.forward_gcn(h, adj).view(num_nodes, -1)
+
         # Columns and their negations become 2k disjoint copies of the
         # graph, so one call of phi handles all of them with any conv.
         copies = torch.cat([x, -x], dim=1).transpose(0, 1)
@@ -217,3 +261,23 @@ class SignNet(Module):
             f"{type(self).__name__}(k={self.k}, phi={phi}, rho={rho}, "
             f"conv={conv})"
         )
+
+
+def _gcn_matrix(
+    edge_index: Tensor,
+    edge_weight: Tensor | None,
+    num_nodes: int,
+    dtype: torch.dtype,
+) -> Tensor:
+    # The matrix GCNConv multiplies with: self-loops added, then
+    # D^-1/2 (A + I) D^-1/2 over incoming edges, rows indexed by targets.
+    edge_index, weight = gcn_norm(
+        edge_index, edge_weight, num_nodes, add_self_loops=True, dtype=dtype
+    )
+    adj = torch.sparse_coo_tensor(
+        edge_index.flip(0),
+        weight,
+        (num_nodes, num_nodes),
+        check_invariants=False,
+    )
+    return adj.coalesce()

@@ -335,3 +335,21 @@ def test_sign_eq_net_rejects_channel_mismatch(make_graph, random_pe) -> None:
         SignEqNet(in_channels=3)(pe, graph.edge_index)
     with pytest.raises(ValueError, match=r"in_channels=1 channels.* got 2"):
         SignEqNet()(pe.view(graph.num_nodes, 2, 2), graph.edge_index)
+
+
+def test_sign_net_gcn_fast_path_equals_the_generic_one(
+    graph, seed: int, random_pe, monkeypatch
+) -> None:
+    torch.manual_seed(seed)
+    net = SignNet(K, 16, 4, 16, 8).double()
+    pe = random_pe(graph.num_nodes, K, seed=seed).double()
+    weight = graph.edge_weight
+    if weight is not None:
+        weight = weight.double()
+    assert net.phi.plain_gcn and net.rho.plain_gcn
+
+    fast = net(pe, graph.edge_index, weight)
+    monkeypatch.setattr(type(net.phi), "plain_gcn", property(lambda _: False))
+    generic = net(pe, graph.edge_index, weight)
+
+    torch.testing.assert_close(fast, generic, rtol=0, atol=1e-12)
