@@ -164,8 +164,59 @@ def _labelled_links(data: Data, name: str) -> tuple[Tensor, Tensor]:
     return edge_label_index, edge_label == 1
 
 
+def _triplet_links(data: Data, name: str) -> tuple[Tensor, Tensor, int]:
+    """Positives and per-positive negatives of a triplet split."""
+    src = getattr(data, "src_index", None)
+    dst_pos = getattr(data, "dst_pos_index", None)
+    dst_neg = data.dst_neg_index
+    for key, value, dim in [
+        ("src_index", src, 1),
+        ("dst_pos_index", dst_pos, 1),
+        ("dst_neg_index", dst_neg, 2),
+    ]:
+        if not isinstance(value, Tensor) or value.dim() != dim:
+            shape = "[num_pos]" if dim == 1 else "[num_pos, num_neg]"
+            raise ValueError(
+                f"'{name}.{key}' must be a tensor of shape {shape} in a "
+                "split with per-positive negatives ('dst_neg_index'), got "
+                f"{getattr(value, 'shape', type(value).__name__)}"
+            )
+        if value.dtype != torch.long:
+            raise TypeError(
+                f"'{name}.{key}' must have dtype torch.long, got {value.dtype}"
+            )
+    num_pos, num_neg = dst_neg.shape
+    if src.numel() != num_pos or dst_pos.numel() != num_pos:
+        raise ValueError(
+            f"'{name}': 'src_index' [{src.numel()}], 'dst_pos_index' "
+            f"[{dst_pos.numel()}] and 'dst_neg_index' {list(dst_neg.shape)} "
+            "must agree in num_pos"
+        )
+    if num_pos == 0 or num_neg == 0:
+        raise ValueError(
+            f"'{name}' must hold at least one positive and one negative per "
+            f"positive, got 'dst_neg_index' of shape {list(dst_neg.shape)}"
+        )
+    pos = torch.stack([src, dst_pos])
+    neg = torch.stack([src.repeat_interleave(num_neg), dst_neg.reshape(-1)])
+    return pos, neg, num_neg
+
+
+def _eval_links(data: Data, name: str) -> tuple[Tensor, Tensor, int | None]:
+    """Positive and negative links of a validation or test split.
+
+    Returns the positives ``[2, P]``, the negatives ``[2, Q]`` and, for
+    per-positive negatives, their number ``M`` per positive (``Q = P M``,
+    positive-major); :obj:`None` when all negatives are shared.
+    """
+    if getattr(data, "dst_neg_index", None) is not None:
+        return _triplet_links(data, name)
+    pos, neg = _split_links(data, name)
+    return pos, neg, None
+
+
 def _split_links(data: Data, name: str) -> tuple[Tensor, Tensor]:
-    """Positive and negative links of a validation or test split."""
+    """Positive and negative links of a labelled validation or test split."""
     edge_label_index, positive = _labelled_links(data, name)
     pos = edge_label_index[:, positive]
     neg = edge_label_index[:, ~positive]
@@ -399,11 +450,18 @@ def evaluate(
     ``data.edge_label_index``, positive where ``data.edge_label`` is 1 and
     negative where it is 0, as in the splits of
     :class:`~torch_geometric.transforms.RandomLinkSplit`. OGB-style splits
-    pass them explicitly instead: ``pos_edge_label_index`` and
+    may pass them explicitly instead: ``pos_edge_label_index`` and
     ``neg_edge_label_index``, both ``[2, num_links]``. In both cases the
     negatives are shared by all positives (``y_pred_neg`` of shape
-    ``[num_neg]`` in :func:`~pyg_signeq.metrics.link_metrics`); negatives
-    per positive, as in ``ogbl-citation2``, are not supported here.
+    ``[num_neg]`` in :func:`~pyg_signeq.metrics.link_metrics`).
+
+    Negatives per positive, as in ``ogbl-citation2``, come in PyG's
+    triplet layout (that of
+    :class:`~torch_geometric.loader.LinkNeighborLoader`): positive ``i`` is
+    ``(data.src_index[i], data.dst_pos_index[i])`` and is ranked against
+    ``(data.src_index[i], data.dst_neg_index[i, j])``, so the metrics get
+    ``y_pred_neg`` of shape ``[num_pos, num_neg]``. A split with
+    ``dst_neg_index`` is read this way, whatever else it holds.
 
     Each pair is scored on its own, so chunking changes no score in exact
     arithmetic; in floating point a matrix product may round differently
@@ -437,6 +495,8 @@ def evaluate(
     Shapes:
         - **pos_edge_label_index:** :math:`[2, P]`
         - **neg_edge_label_index:** :math:`[2, Q]`
+        - **data.src_index**, **data.dst_pos_index:** :math:`[P]`,
+          **data.dst_neg_index:** :math:`[P, M]` *(triplet splits)*
     """
     _check_model(model)
     _check_data(data, "data")
@@ -452,8 +512,9 @@ def evaluate(
                 else "'neg_edge_label_index'"
             )
         )
+    num_neg_per_pos = None
     if pos_edge_label_index is None:
-        pos, neg = _split_links(data, "data")
+        pos, neg, num_neg_per_pos = _eval_links(data, "data")
     else:
         pos = _check_link_index(pos_edge_label_index, "pos_edge_label_index")
         neg = _check_link_index(neg_edge_label_index, "neg_edge_label_index")
@@ -481,7 +542,10 @@ def evaluate(
             module.training = mode
 
     num_pos = pos.size(1)
-    return link_metrics(scores[:num_pos], scores[num_pos:], metrics)
+    neg_scores = scores[num_pos:]
+    if num_neg_per_pos is not None:
+        neg_scores = neg_scores.view(num_pos, num_neg_per_pos)
+    return link_metrics(scores[:num_pos], neg_scores, metrics)
 
 
 @dataclass
@@ -603,8 +667,8 @@ def fit(
             f"{type(callback).__name__}"
         )
     _train_positives(train_data, "train_data")
-    _split_links(val_data, "val_data")
-    _split_links(test_data, "test_data")
+    _eval_links(val_data, "val_data")
+    _eval_links(test_data, "test_data")
 
     params = _trainable(model)
     num_parameters = sum(param.numel() for param in params)

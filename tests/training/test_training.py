@@ -412,6 +412,55 @@ def test_evaluate_matches_metrics_on_hand_scores():
     assert result == {"auc": 1.0, "mrr": 1.0}
 
 
+def test_evaluate_ranks_per_positive_negatives_on_hand_scores():
+    # Triplets: positive i is (src[i], dst_pos[i]), ranked only against
+    # (src[i], dst_neg[i, j]). Scores are pe[u] * pe[w].
+    pe = torch.tensor([[1.0], [2.0], [-1.0], [0.5], [3.0]])
+    data = Data(
+        edge_index=torch.tensor([[0, 1], [1, 0]]),
+        pe=pe,
+        num_nodes=5,
+        src_index=torch.tensor([0, 2]),
+        dst_pos_index=torch.tensor([1, 3]),
+        dst_neg_index=torch.tensor([[4, 3], [0, 4]]),
+    )
+    # Positive 0 scores 2 against 3 and 0.5 (rank 2); positive 1 scores
+    # -0.5 against -1 and -3 (rank 1).
+    result = evaluate(build("eigvec_dot"), data, ("mrr", "hits@1"))
+    assert result["mrr"] == pytest.approx((1 / 2 + 1) / 2)
+    assert result["hits@1"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ("no_src", r"'data.src_index' must be a tensor of shape \[num_pos\]"),
+        ("flat_neg", r"'data.dst_neg_index' must be .*\[num_pos, num_neg\]"),
+        ("short_src", r"must agree in num_pos"),
+        ("no_neg", r"at least one positive and one negative per positive"),
+    ],
+)
+def test_evaluate_bad_triplets(change, match):
+    data = Data(
+        edge_index=torch.tensor([[0, 1], [1, 0]]),
+        pe=torch.randn(4, 1),
+        num_nodes=4,
+        src_index=torch.tensor([0, 1]),
+        dst_pos_index=torch.tensor([1, 2]),
+        dst_neg_index=torch.tensor([[2, 3], [3, 0]]),
+    )
+    if change == "no_src":
+        del data.src_index
+    elif change == "flat_neg":
+        data.dst_neg_index = data.dst_neg_index.reshape(-1)
+    elif change == "short_src":
+        data.src_index = data.src_index[:1]
+    else:
+        data.dst_neg_index = data.dst_neg_index[:, :0]
+    with pytest.raises(ValueError, match=match):
+        evaluate(build("eigvec_dot"), data, ("mrr",))
+
+
 @pytest.mark.parametrize(
     ("change", "error", "match"),
     [
