@@ -18,6 +18,7 @@ thread that asks PyPI whether a newer ``ogb`` exists.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import logging
 import os
@@ -311,6 +312,55 @@ class OGBLinkData:
             mrr_list = torch.as_tensor(result["mrr_list"])
             return float(mrr_list.double().mean())
         return float(result[self.metric])
+
+    def link_splits(self) -> tuple[Data, Data, Data]:
+        """The training graph and OGB's evaluation splits as PyG ``Data``.
+
+        All three share the training graph (``edge_index``, ``x``,
+        ``edge_weight`` where present, ``num_nodes``), the message-passing
+        graph of OGB's protocol; ``x`` is ``ones [N, 1]`` for datasets
+        without node features (``ogbl-ddi``). The training positives are
+        the undirected training edges, one direction each, which
+        :func:`~pyg_signeq.training.train_epoch` reads from ``edge_index``.
+        Validation and test hold OGB's official pairs: for shared
+        negatives, ``edge_label_index`` (positives first) and 0/1
+        ``edge_label``; for ``ogbl-citation2``, PyG's triplet layout
+        ``src_index``, ``dst_pos_index`` and ``dst_neg_index``, which
+        :func:`~pyg_signeq.training.evaluate` ranks per positive.
+
+        Returns:
+            tuple[Data, Data, Data]: Training, validation and test splits.
+
+        Shapes:
+            - **edge_label_index:** :math:`[2, P + M]`
+            - **src_index**, **dst_pos_index:** :math:`[P]`,
+              **dst_neg_index:** :math:`[P, M]`
+        """
+        graph = self.data
+        base = Data(edge_index=graph.edge_index, num_nodes=graph.num_nodes)
+        x = getattr(graph, "x", None)
+        base.x = torch.ones(graph.num_nodes, 1) if x is None else x
+        if getattr(graph, "edge_weight", None) is not None:
+            base.edge_weight = graph.edge_weight
+        splits = [base]
+        for split in _SPLITS:
+            edges = self.eval_edges(split)
+            data = copy.copy(base)
+            if edges.shared_negatives:
+                num_pos = edges.pos_edge_index.size(1)
+                num_neg = edges.neg_edge_index.size(1)
+                data.edge_label_index = torch.cat(
+                    [edges.pos_edge_index, edges.neg_edge_index], dim=1
+                )
+                data.edge_label = torch.cat(
+                    [torch.ones(num_pos), torch.zeros(num_neg)]
+                )
+            else:
+                data.src_index = edges.source
+                data.dst_pos_index = edges.target_pos
+                data.dst_neg_index = edges.target_neg
+            splits.append(data)
+        return splits[0], splits[1], splits[2]
 
 
 def _long(value: Any) -> Tensor:

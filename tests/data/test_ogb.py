@@ -303,3 +303,34 @@ def test_ogb_output_goes_to_the_log(tmp_path, capsys, caplog):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     assert "Loading necessary files" in caplog.text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_link_splits_hold_the_official_pairs(tmp_path, name):
+    write_tiny_ogb_link(name, tmp_path, num_nodes=50, seed=1)
+    ogb = load_ogb_link(name, tmp_path)
+    train, val, test = ogb.link_splits()
+
+    for split in (train, val, test):
+        assert torch.equal(split.edge_index, ogb.data.edge_index)
+        assert split.x.size(0) == ogb.data.num_nodes == split.num_nodes
+    if name == "ogbl-ddi":
+        assert torch.equal(train.x, torch.ones(ogb.data.num_nodes, 1))
+    for split, data in [("valid", val), ("test", test)]:
+        edges = ogb.eval_edges(split)
+        if edges.shared_negatives:
+            num_pos = edges.pos_edge_index.size(1)
+            assert torch.equal(
+                data.edge_label_index[:, :num_pos], edges.pos_edge_index
+            )
+            assert torch.equal(
+                data.edge_label_index[:, num_pos:], edges.neg_edge_index
+            )
+            assert data.edge_label.sum() == num_pos
+            assert data.edge_label.numel() == data.edge_label_index.size(1)
+        else:
+            assert torch.equal(data.src_index, edges.source)
+            assert torch.equal(data.dst_pos_index, edges.target_pos)
+            assert torch.equal(data.dst_neg_index, edges.target_neg)
+    if name == "ogbl-collab":
+        assert torch.equal(train.edge_weight, ogb.data.edge_weight)
