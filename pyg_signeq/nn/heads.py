@@ -236,6 +236,14 @@ class SignProductHead(Module):
         s(u, w) &= \mathrm{MLP}_2\Big(\Big[\tfrac{1}{k} \textstyle\sum_i
             \mathbf{q}_i,\ \mathbf{h}_u \odot \mathbf{h}_w\Big]\Big).
 
+    With ``column_layers=0`` there is no :math:`\mathrm{MLP}_1`:
+    :math:`\mathbf{q}_i = \mathbf{z}_{u,i} \odot \mathbf{z}_{w,i}`, so the
+    first feature is the per-channel dot product of the two ends over the
+    eigenvectors, a :math:`C`-channel generalisation of
+    :class:`DotProductHead`. It costs :math:`O(L k C)` instead of
+    :math:`O(L k C H)` with an :math:`[L, k, H]` tensor per layer, which
+    dominates training time when :math:`L` is all training links.
+
     :math:`\mathbf{z}_{u,i} \odot \mathbf{z}_{w,i}` is unchanged when
     column :math:`i` flips at both ends, and everything after it is an
     ordinary network on invariants, so the score is sign invariant and
@@ -246,7 +254,8 @@ class SignProductHead(Module):
 
     :math:`\mathrm{MLP}_1` is shared by all eigenvectors, so the head does
     not depend on the order of the columns and accepts any ``k``. Both MLPs
-    use ReLU between layers.
+    use ReLU between layers; :math:`\mathrm{MLP}_1` has ``column_layers``
+    linear layers and :math:`\mathrm{MLP}_2` has ``num_layers``.
 
     Args:
         in_channels (int): The channels :math:`C` per eigenvector.
@@ -255,8 +264,11 @@ class SignProductHead(Module):
         node_channels (int, optional): The size :math:`C_h` of the invariant
             node embeddings; :obj:`None` if none are used.
             (default: :obj:`None`)
-        num_layers (int): The number of linear layers of each MLP.
-            (default: :obj:`2`)
+        num_layers (int): The number of linear layers of
+            :math:`\mathrm{MLP}_2`. (default: :obj:`2`)
+        column_layers (int, optional): The number of linear layers of
+            :math:`\mathrm{MLP}_1`; ``0`` uses the products as they are.
+            (default: :obj:`None`, ``num_layers``)
 
     Shapes:
         - **input:** z :math:`[N, k, C]` (or :math:`[N, k]` when
@@ -273,6 +285,7 @@ class SignProductHead(Module):
         hidden_channels: int = 64,
         node_channels: int | None = None,
         num_layers: int = 2,
+        column_layers: int | None = None,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -281,18 +294,37 @@ class SignProductHead(Module):
         check_positive_int(num_layers, "num_layers", owner=owner)
         if node_channels is not None:
             check_positive_int(node_channels, "node_channels", owner=owner)
+        if column_layers is None:
+            column_layers = num_layers
+        if (
+            isinstance(column_layers, bool)
+            or not isinstance(column_layers, int)
+            or column_layers < 0
+        ):
+            raise ValueError(
+                f"{owner}: 'column_layers' must be a non-negative int, got "
+                f"{column_layers!r}"
+            )
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.node_channels = node_channels
         self.num_layers = num_layers
-        self.column_mlp = _MLP([in_channels, *[hidden_channels] * num_layers])
-        pooled = hidden_channels + (node_channels or 0)
+        self.column_layers = column_layers
+        self.column_mlp = None
+        column_channels = in_channels
+        if column_layers > 0:
+            self.column_mlp = _MLP(
+                [in_channels, *[hidden_channels] * column_layers]
+            )
+            column_channels = hidden_channels
+        pooled = column_channels + (node_channels or 0)
         self.mlp = _MLP([pooled, *[hidden_channels] * (num_layers - 1), 1])
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Reset all learnable parameters of the module."""
-        self.column_mlp.reset_parameters()
+        if self.column_mlp is not None:
+            self.column_mlp.reset_parameters()
         self.mlp.reset_parameters()
 
     def forward(
@@ -338,8 +370,10 @@ class SignProductHead(Module):
                     f"{self.node_channels}], got {list(h.shape)}"
                 )
 
-        columns = self.column_mlp(_pair_products(z, edge_label_index))
-        features = columns.relu().mean(dim=1)
+        columns = _pair_products(z, edge_label_index)
+        if self.column_mlp is not None:
+            columns = self.column_mlp(columns).relu()
+        features = columns.mean(dim=1)
         if h is not None:
             features = torch.cat(
                 [features, _pair_products(h, edge_label_index)], dim=-1
@@ -351,5 +385,6 @@ class SignProductHead(Module):
             f"{type(self).__name__}({self.in_channels}, "
             f"hidden_channels={self.hidden_channels}, "
             f"node_channels={self.node_channels}, "
-            f"num_layers={self.num_layers})"
+            f"num_layers={self.num_layers}, "
+            f"column_layers={self.column_layers})"
         )

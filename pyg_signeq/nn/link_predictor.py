@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 from torch.nn import Module
+from torch_geometric.utils import to_torch_csr_tensor
 
 from pyg_signeq.nn._validation import check_edge_index, check_edge_weight
 from pyg_signeq.nn.heads import DotProductHead, check_edge_label_index
@@ -77,6 +79,17 @@ class LinkPredictor(Module):
             eigenvectors. (default: :obj:`None`)
         head (torch.nn.Module, optional): The link head.
             (default: :class:`DotProductHead`)
+        sparse_adjacency (bool): Whether the node encoder receives the
+            graph as a sparse adjacency matrix ``adj_t`` instead of
+            ``edge_index``: a ``torch.sparse_csr`` tensor ``[N, N]`` whose
+            row ``i`` holds the edges into node ``i``, valued by
+            ``edge_weight`` (ones without weights), PyG's ``adj_t``
+            convention. PyG convolutions that implement
+            ``message_and_aggregate`` (``GCNConv``, ``GINConv``,
+            ``SAGEConv``, among others) then compute the same function with
+            one sparse product per layer instead of a gather and a scatter
+            over all edges, several times faster on the CPU. Not for node
+            encoders that take ``pe``. (default: :obj:`False`)
 
     Shapes:
         - **input:** x :math:`[N, F]` *(when there is a node encoder)*,
@@ -92,9 +105,21 @@ class LinkPredictor(Module):
         node_encoder: Module | None = None,
         pe_encoder: Module | None = None,
         head: Module | None = None,
+        sparse_adjacency: bool = False,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
+        if not isinstance(sparse_adjacency, bool):
+            raise TypeError(
+                f"{owner}: 'sparse_adjacency' must be a bool, got "
+                f"{type(sparse_adjacency).__name__}"
+            )
+        if sparse_adjacency and getattr(node_encoder, "takes_pe", False):
+            raise ValueError(
+                f"{owner}: 'sparse_adjacency=True' needs a node encoder that "
+                f"takes (x, adj_t); {type(node_encoder).__name__} takes pe "
+                "and edge_index"
+            )
         for name, module in [
             ("node_encoder", node_encoder),
             ("pe_encoder", pe_encoder),
@@ -108,6 +133,7 @@ class LinkPredictor(Module):
         self.node_encoder = node_encoder
         self.pe_encoder = pe_encoder
         self.head = DotProductHead() if head is None else head
+        self.sparse_adjacency = sparse_adjacency
         self.reset_parameters()
 
     @property
@@ -161,7 +187,11 @@ class LinkPredictor(Module):
 
         h = None
         if self.node_encoder is not None:
-            if getattr(self.node_encoder, "takes_pe", False):
+            if self.sparse_adjacency:
+                h = self.node_encoder(
+                    x, _adjacency_t(edge_index, edge_weight, num_nodes, x)
+                )
+            elif getattr(self.node_encoder, "takes_pe", False):
                 h = self.node_encoder(x, pe, edge_index, *weight)
             else:
                 h = self.node_encoder(x, edge_index, *weight)
@@ -306,7 +336,34 @@ class LinkPredictor(Module):
         return x.size(0) if self.uses_x else pe.size(0)
 
     def __repr__(self) -> str:
+        sparse = ", sparse_adjacency=True" if self.sparse_adjacency else ""
         return (
             f"{type(self).__name__}(node_encoder={self.node_encoder}, "
-            f"pe_encoder={self.pe_encoder}, head={self.head})"
+            f"pe_encoder={self.pe_encoder}, head={self.head}{sparse})"
         )
+
+
+def _adjacency_t(
+    edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int, x: Tensor
+) -> Tensor:
+    # PyG's adj_t: row i holds the edges j -> i. Building it, and GCN's
+    # normalisation of it, make torch warn that sparse CSR support is in
+    # beta and that invariant checks are off; neither concerns the user,
+    # whose indices were checked already, so both are silenced here.
+    values = edge_weight
+    if values is None:
+        values = x.new_ones(edge_index.size(1))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_SPARSE_WARNINGS)
+        adj_t = to_torch_csr_tensor(
+            edge_index.flip(0),
+            values.to(x.dtype),
+            size=(num_nodes, num_nodes),
+        )
+    return adj_t
+
+
+_SPARSE_WARNINGS = (
+    r"Sparse CSR tensor support is in beta state|Sparse invariant checks "
+    r"are implicitly disabled"
+)

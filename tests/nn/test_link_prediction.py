@@ -182,10 +182,11 @@ def test_reset_parameters_draws_fresh_weights(name: str, seed: int) -> None:
     "head",
     [
         lambda: SignProductHead(8, 16, node_channels=16),
+        lambda: SignProductHead(8, 16, node_channels=16, column_layers=0),
         lambda: HadamardMLPHead(16 + K * 8, 32),
         lambda: DotProductHead(),
     ],
-    ids=["product", "hadamard", "dot"],
+    ids=["product", "channel_dot", "hadamard", "dot"],
 )
 @torch.no_grad()
 def test_any_basic_gnn_composes_with_sign_eq_net(
@@ -218,7 +219,7 @@ def test_encode_then_decode_equals_forward(seed: int) -> None:
 
     assert isinstance(embedding, LinkEmbedding)
     assert embedding.h.shape == (data.num_nodes, 32)
-    assert embedding.z.shape == (data.num_nodes, K, 24)
+    assert embedding.z.shape == (data.num_nodes, K, 8)
     chunked = torch.cat([model.decode(embedding, part) for part in halves])
     torch.testing.assert_close(chunked, _logits(model, data))
     torch.testing.assert_close(model.encode_data(data).z, embedding.z)
@@ -250,6 +251,29 @@ def test_hadamard_head_is_an_mlp_on_products(seed: int) -> None:
         expected = second(first(x[u] * x[w]).relu())
         assert abs(float(logits[i] - expected)) <= 1e-12
     assert _num_parameters(HadamardMLPHead(16, 148)) == 24_717
+
+
+def test_channel_dot_head_is_an_mlp_on_channel_dot_products(
+    seed: int,
+) -> None:
+    torch.manual_seed(seed)
+    head = SignProductHead(3, 8, node_channels=2, column_layers=0).double()
+    z = torch.randn(7, K, 3, dtype=torch.float64)
+    h = torch.randn(7, 2, dtype=torch.float64)
+    edge_label_index = torch.tensor([[0, 4, 6, 2], [1, 4, 3, 5]])
+
+    logits = head(z, edge_label_index, h=h)
+
+    assert head.column_mlp is None
+    first, second = head.mlp.lins
+    for i, (u, w) in enumerate(edge_label_index.T.tolist()):
+        dots = (z[u] * z[w]).mean(dim=0)
+        features = torch.cat([dots, h[u] * h[w]])
+        expected = second(first(features).relu())
+        assert abs(float(logits[i] - expected)) <= 1e-12
+    assert _num_parameters(head) == (3 + 2) * 8 + 8 + 8 + 1
+    with pytest.raises(ValueError, match="'column_layers' must be a non-neg"):
+        SignProductHead(3, column_layers=-1)
 
 
 def test_sign_product_head_is_sign_invariant_per_column(seed: int) -> None:
@@ -329,7 +353,7 @@ def test_reprs_are_stable() -> None:
     )
     assert repr(SignProductHead(28, 40)) == (
         "SignProductHead(28, hidden_channels=40, node_channels=None, "
-        "num_layers=2)"
+        "num_layers=2, column_layers=2)"
     )
     assert repr(build_model("sign_dss", k=16)) == (
         "LinkPredictor(node_encoder=None, pe_encoder=SignDSS(k=16, "
@@ -406,3 +430,47 @@ def test_bad_components_are_named() -> None:
         LinkPredictor(GCN(3, 4, 1), head=SignProductHead(4))(
             torch.randn(5, 3), torch.tensor([[0], [1]]), pairs
         )
+
+
+@pytest.mark.parametrize(
+    "encoder",
+    [
+        lambda: GCN(3, 16, num_layers=2),
+        lambda: GraphSAGE(3, 16, num_layers=2),
+        lambda: GIN(3, 16, num_layers=2),
+    ],
+    ids=["gcn", "sage", "gin"],
+)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_adjacency_computes_the_same_function(
+    encoder, weighted, seed: int
+) -> None:
+    torch.manual_seed(seed)
+    node_encoder = encoder().double()
+    dense_path = LinkPredictor(node_encoder=node_encoder)
+    sparse_path = LinkPredictor(
+        node_encoder=node_encoder, sparse_adjacency=True
+    )
+    data = _graph(seed=seed)
+    x = data.x.double().requires_grad_()
+    weight = None
+    if weighted and isinstance(node_encoder, GCN):
+        weight = torch.rand(data.edge_index.size(1), dtype=torch.float64)
+
+    expected = dense_path(
+        x, data.edge_index, data.edge_label_index, None, weight
+    )
+    logits = sparse_path(
+        x, data.edge_index, data.edge_label_index, None, weight
+    )
+    torch.testing.assert_close(logits, expected, rtol=0, atol=1e-10)
+    (grad,) = torch.autograd.grad(logits.sum(), x)
+    (expected_grad,) = torch.autograd.grad(expected.sum(), x)
+    torch.testing.assert_close(grad, expected_grad, rtol=0, atol=1e-10)
+
+
+def test_sparse_adjacency_is_refused_for_pe_taking_encoders() -> None:
+    with pytest.raises(ValueError, match="'sparse_adjacency=True' needs"):
+        LinkPredictor(node_encoder=PEGNet(3, 8, 8), sparse_adjacency=True)
+    with pytest.raises(TypeError, match="'sparse_adjacency' must be a bool"):
+        LinkPredictor(sparse_adjacency=1)
