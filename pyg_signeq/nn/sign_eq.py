@@ -240,6 +240,13 @@ class SignEqNet(Module):
             with another ``k`` are rejected. (default: :obj:`None`)
         normalization (str): The aggregation, see :class:`SignEqConv`.
             (default: :obj:`"mean"`)
+        rescale (bool): Whether to multiply the input by
+            :math:`\sqrt{n}`, :math:`n` the number of nodes of its graph
+            (per graph with ``batch``). Unit-norm eigenvectors have entries
+            of order :math:`1 / \sqrt{n}`; rescaled, they are of order one,
+            and training with the usual learning rates converges in a few
+            epochs instead of stalling. A positive factor per graph changes
+            neither symmetry. (default: :obj:`False`)
 
     Shapes:
         - **input:** pe :math:`[N, k]` or :math:`[N, k, C]`,
@@ -256,6 +263,7 @@ class SignEqNet(Module):
         num_layers: int = 3,
         k: int | None = None,
         normalization: str = "mean",
+        rescale: bool = False,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -263,6 +271,11 @@ class SignEqNet(Module):
         check_positive_int(hidden_channels, "hidden_channels", owner=owner)
         check_positive_int(out_channels, "out_channels", owner=owner)
         check_positive_int(num_layers, "num_layers", owner=owner)
+        if not isinstance(rescale, bool):
+            raise TypeError(
+                f"{owner}: 'rescale' must be a bool, got "
+                f"{type(rescale).__name__}"
+            )
         if k is not None:
             check_positive_int(k, "k", owner=owner)
         check_normalization(normalization, owner=owner)
@@ -272,6 +285,7 @@ class SignEqNet(Module):
         self.num_layers = num_layers
         self.k = k
         self.normalization = normalization
+        self.rescale = rescale
 
         sizes = [in_channels, *[hidden_channels] * (num_layers - 1)]
         sizes.append(out_channels)
@@ -318,6 +332,8 @@ class SignEqNet(Module):
         check_edge_weight(edge_weight, edge_index.size(1), owner=owner)
         check_batch(batch, x.size(0), owner=owner)
 
+        if self.rescale:
+            x = x * _sqrt_graph_sizes(x, batch).view(-1, 1, 1)
         adj = propagation_matrix(
             edge_index, x.size(0), edge_weight, self.normalization, x.dtype
         )
@@ -330,8 +346,19 @@ class SignEqNet(Module):
         return (
             f"{type(self).__name__}({self.in_channels}, "
             f"{self.out_channels}, hidden_channels={self.hidden_channels}, "
-            f"num_layers={self.num_layers})"
+            f"num_layers={self.num_layers}"
+            + (", rescale=True" if self.rescale else "")
+            + ")"
         )
+
+
+def _sqrt_graph_sizes(x: Tensor, batch: Tensor | None) -> Tensor:
+    # [num_nodes]: the square root of the size of every node's graph.
+    if batch is None:
+        return x.new_full((x.size(0),), float(x.size(0)) ** 0.5)
+    ones = x.new_ones(x.size(0))
+    sizes = scatter(ones, batch, 0, reduce="sum")
+    return sizes.sqrt().index_select(0, batch)
 
 
 def _channels_last(pe: Tensor, in_channels: int, *, owner: str) -> Tensor:

@@ -59,7 +59,7 @@ def _sign_dss(k: int, in_channels: int) -> LinkPredictor:
 
 def _sign_eq(k: int, in_channels: int) -> LinkPredictor:
     return LinkPredictor(
-        pe_encoder=SignEqNet(1, 32, 8, num_layers=3, k=k),
+        pe_encoder=SignEqNet(1, 32, 8, num_layers=3, k=k, rescale=True),
         head=SignProductHead(8, 64, column_layers=0),
     )
 
@@ -69,7 +69,7 @@ def _sign_eq_gnn(k: int, in_channels: int) -> LinkPredictor:
     # degrees, which GCN's normalisation hides and the PE does not carry.
     return LinkPredictor(
         node_encoder=GIN(in_channels, 32, num_layers=2, out_channels=32),
-        pe_encoder=SignEqNet(1, 28, 8, num_layers=3, k=k),
+        pe_encoder=SignEqNet(1, 28, 8, num_layers=3, k=k, rescale=True),
         head=SignProductHead(8, 64, node_channels=32, column_layers=0),
         sparse_adjacency=True,
     )

@@ -37,6 +37,9 @@ CASES = {
     ),
     "SignEqConv": Case(lambda: SignEqConv(3, 5), channels=(3,)),
     "SignEqNet": Case(lambda: SignEqNet(1, 8, 4, num_layers=2, k=K)),
+    "SignEqNet-rescaled": Case(
+        lambda: SignEqNet(1, 8, 4, num_layers=2, k=K, rescale=True)
+    ),
     "SignEqNet-channels-sum": Case(
         lambda: SignEqNet(3, 8, 2, num_layers=3, normalization="sum"),
         channels=(3,),
@@ -184,6 +187,43 @@ def test_sign_eq_net_weights_do_not_depend_on_k(
     for k in (1, 3, 7):
         pe = random_pe(graph.num_nodes, k, 3, seed=seed).double()
         assert module(pe, graph.edge_index).shape == (graph.num_nodes, k, 2)
+
+
+def test_rescale_multiplies_by_the_root_of_each_graph_size(
+    seed: int, make_graph, random_pe
+) -> None:
+    graph = make_graph("connected")
+    torch.manual_seed(seed)
+    plain = SignEqNet(1, 8, 4, num_layers=2).double()
+    rescaled = SignEqNet(1, 8, 4, num_layers=2, rescale=True).double()
+    rescaled.load_state_dict(plain.state_dict())
+    n = graph.num_nodes
+    pe = random_pe(n, K, seed=seed).double()
+
+    torch.testing.assert_close(
+        rescaled(pe, graph.edge_index),
+        plain(pe * n**0.5, graph.edge_index),
+        rtol=0,
+        atol=1e-12,
+    )
+    # Two graphs in a batch: each is scaled by its own size, so the batch
+    # gives what the graphs give alone.
+    batch = torch.cat(
+        [torch.zeros(n, dtype=torch.long), torch.ones(3, dtype=torch.long)]
+    )
+    small = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    small_pe = random_pe(3, K, seed=seed + 1).double()
+    together = rescaled(
+        torch.cat([pe, small_pe]),
+        torch.cat([graph.edge_index, small + n], dim=1),
+        batch=batch,
+    )
+    torch.testing.assert_close(
+        together[n:], rescaled(small_pe, small), rtol=0, atol=1e-12
+    )
+    assert repr(rescaled).endswith("num_layers=2, rescale=True)")
+    with pytest.raises(TypeError, match="'rescale' must be a bool"):
+        SignEqNet(rescale=1)
 
 
 def test_plain_pe_equals_one_channel(seed: int, make_graph, random_pe) -> None:
