@@ -29,7 +29,6 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ import torch
 import torch_geometric
 import torch_geometric.transforms as T
 
+from benchmarks._provenance import code_version
 from pyg_signeq.data import nearly_symmetric
 from pyg_signeq.nn import MODEL_NAMES, build_model
 from pyg_signeq.training import train_epoch
@@ -284,35 +284,6 @@ def to_markdown(rows: Sequence[dict]) -> str:
 
 def _ratio(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}"
-
-
-def code_version() -> str:
-    """Name the commit the benchmark ran on and any uncommitted changes."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
-
-    try:
-        commit = git("rev-parse", "--short", "HEAD").strip()
-        status = git(
-            "status", "--porcelain", "--", "pyg_signeq", "benchmarks/*.py"
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (not run from a git checkout)"
-    changed = [line[3:] for line in status.splitlines() if line.strip()]
-    if changed:
-        return f"commit {commit} with uncommitted changes to " + ", ".join(
-            changed
-        )
-    return f"commit {commit}"
 
 
 def write_results(
