@@ -617,6 +617,7 @@ def _run_one(
         "model": name,
         "seed": seed,
         "metric": task.metrics[0],
+        "threads": torch.get_num_threads(),
     }
     if name == ORACLE:
         value = oracle_auc(task)
@@ -775,6 +776,7 @@ def write_outputs(
     summary = summarize(rows, datasets, models)
     command = " ".join(["python -m benchmarks.link_pred", *argv])
     codes = sorted({row.get("code", "unknown") for row in rows})
+    threads = sorted({str(row.get("threads", "unknown")) for row in rows})
     descriptions = "\n".join(
         f"- `{name}`: {describe_model(name)}"
         for name in dict.fromkeys(r["model"] for r in summary)
@@ -783,10 +785,11 @@ def write_outputs(
     header = (
         "# Link prediction\n\n"
         f"Command: `{command}` ({time.strftime('%Y-%m-%d')}).\n"
-        f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__} "
-        f"with {torch.get_num_threads()} threads, PyG "
-        f"{torch_geometric.__version__}, Python "
-        f"{platform.python_version()}.\n"
+        f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, "
+        f"PyG {torch_geometric.__version__}, Python "
+        f"{platform.python_version()}; torch threads per trial: "
+        f"{', '.join(threads)} (trials run side by side in worker "
+        "processes, one per core unless --jobs says otherwise).\n"
         f"Code: {'; '.join(codes)}.\n\n"
         "Test metric at the best validation epoch, mean +- sample std over "
         "trials; every model sees the same graphs, splits and PE in each "
