@@ -43,12 +43,16 @@ class SignEqConv(Module):
         E_{:, i} &= \phi([X_{:, i}, M_{:, i}])
                    + \phi(-[X_{:, i}, M_{:, i}]) \\
         Q_{:, i} &= [E_{:, i},\ X_{:, i} \odot M_{:, i}] \\
-        G_{:, i} &= \mathrm{MLP}\big([Q_{:, i},\ \tfrac{1}{k}\textstyle
-                   \sum_j Q_{:, j},\ \mathrm{pool}_{\mathrm{batch}}
+        G_{:, i} &= \tanh \mathrm{MLP}\big([Q_{:, i},\ \tfrac{1}{k}
+                   \textstyle\sum_j Q_{:, j},\ \mathrm{pool}_{\mathrm{batch}}
                    (Q_{:, i})]\big) \\
         X'_{:, i} &= X_{:, i} + L_{:, i} \odot G_{:, i}
 
     where :math:`\phi` is a linear map with bias followed by SiLU,
+    the gate is bounded by :math:`\tanh` (an unbounded gate grows with the
+    square of its input, so a stack of layers multiplies the scale of the
+    input by its own power and diverges on eigenvectors with large
+    entries),
     :math:`\mathrm{pool}_{\mathrm{batch}}` averages over the nodes of each
     graph, and the residual :math:`X_{:, i}` is only added when input and
     output channels agree. Why each term is sign equivariant, flipping
@@ -192,7 +196,7 @@ class SignEqConv(Module):
             pooled = scatter(invariant, batch, 0, reduce="mean")
             graph_term = self.gate_graph(pooled).index_select(0, batch)
         hidden = self.gate_node(invariant) + columns_term + graph_term
-        gate = self.gate_out(F.silu(hidden))
+        gate = torch.tanh(self.gate_out(F.silu(hidden)))
 
         out = linear * gate
         if self.residual and self.in_channels == self.out_channels:

@@ -144,7 +144,7 @@ def _slow_sign_eq_conv(
         + conv.gate_columns(column_mean)
         + conv.gate_graph(graph_mean)
     )
-    gate = conv.gate_out(torch.nn.functional.silu(hidden))
+    gate = torch.tanh(conv.gate_out(torch.nn.functional.silu(hidden)))
     out = (conv.lin_self(x) + conv.lin_neighbor(m)) * gate
     if conv.in_channels == conv.out_channels:
         out = out + x

@@ -393,3 +393,27 @@ def test_sign_net_gcn_fast_path_equals_the_generic_one(
     generic = net(pe, graph.edge_index, weight)
 
     torch.testing.assert_close(fast, generic, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3])
+def test_sign_eq_net_grows_at_most_linearly_with_its_input(
+    scale: float, seed: int, make_graph, random_pe
+) -> None:
+    # Bounded gates: |X'| <= |X| + |X W_self| + |(A X) W_nbr| per layer,
+    # with mean aggregation (|A X| <= |X|), whatever the input scale. An
+    # unbounded gate would square the scale in every layer.
+    graph = make_graph("connected")
+    torch.manual_seed(seed)
+    net = SignEqNet(1, 8, 4, num_layers=3).double()
+    pe = scale * random_pe(graph.num_nodes, K, seed=seed).double()
+
+    out = net(pe, graph.edge_index)
+
+    bound = float(pe.abs().max())
+    for conv in net.convs:
+        rows = conv.lin_self.weight.abs().sum(
+            1
+        ) + conv.lin_neighbor.weight.abs().sum(1)
+        residual = 1.0 if conv.in_channels == conv.out_channels else 0.0
+        bound *= residual + float(rows.max())
+    assert float(out.abs().max()) <= bound
