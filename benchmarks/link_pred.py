@@ -28,6 +28,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import dataclasses
 import hashlib
@@ -196,7 +197,7 @@ def _split(data: Data, seed: int, settings: Settings) -> tuple[Data, ...]:
     )
 
 
-def _pe_key(train: Data, settings: Settings) -> str:
+def _pe_key(train: Data, k: int) -> str:
     digest = hashlib.sha256()
     edge_index = train.edge_index.cpu().contiguous()
     digest.update(edge_index.numpy().tobytes())
@@ -204,7 +205,7 @@ def _pe_key(train: Data, settings: Settings) -> str:
     edge_weight = getattr(train, "edge_weight", None)
     if edge_weight is not None:
         digest.update(edge_weight.cpu().double().contiguous().numpy())
-    digest.update(f"{train.num_nodes}|k={settings.k}|sym|auto".encode())
+    digest.update(f"{train.num_nodes}|k={k}|sym|auto".encode())
     return digest.hexdigest()[:24]
 
 
@@ -231,13 +232,13 @@ def attach_pe(
     transform = AddLaplacianPE(k=k)
     path = None
     if cache_dir is not None:
-        key = _pe_key(train, Settings(k=k))
-        path = cache_dir / f"pe_{key}.pt"
+        path = cache_dir / f"pe_{_pe_key(train, k)}.pt"
         if path.exists():
             cached = torch.load(path, weights_only=True)
             splits = []
+            # Shallow copies, as add_train_pe makes: the PE is shared.
             for split in (train, val, test):
-                split = split.clone()
+                split = copy.copy(split)
                 split.pe, split.eig_vals = cached["pe"], cached["eig_vals"]
                 splits.append(split)
             return splits[0], splits[1], splits[2]
@@ -270,7 +271,7 @@ def load_task(
     """
     if name in OGB_NAMES:
         return _ogb_task(name, settings, cache_dir, root)
-    copy = None
+    node_copy = None
     if name.startswith("file:"):
         from pyg_signeq.data import read_edge_list
 
@@ -279,10 +280,10 @@ def load_task(
             data.x = torch.ones(data.num_nodes, 1)
     else:
         data = _synthetic_graph(name, seed, settings)
-        copy = getattr(data, "copy", None)
+        node_copy = getattr(data, "copy", None)
     train, val, test = _split(data, seed, settings)
     train, val, test = attach_pe(train, val, test, settings.k, cache_dir)
-    return Task(train, val, test, copy=copy)
+    return Task(train, val, test, copy=node_copy)
 
 
 def _ogb_task(
