@@ -283,3 +283,43 @@ def test_worker_processes_give_the_same_trials(tmp_path):
         )
     lines = (tmp_path / "parallel" / "results.jsonl").read_text()
     assert len(lines.splitlines()) == len(parallel)
+
+
+def _write_edge_list(path, num_nodes=80, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    pairs = torch.randint(0, num_nodes, (400, 2), generator=generator)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    lines = ["source,target"] + [f"{u},{w}" for u, w in pairs.tolist()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_an_edge_list_file_runs_with_a_split_per_seed(tmp_path):
+    path = tmp_path / "edges.csv"
+    _write_edge_list(path)
+    name = f"file:{path}"
+
+    first = link_pred.load_task(name, 0, SMALL)
+    again = link_pred.load_task(name, 0, SMALL)
+    other = link_pred.load_task(name, 1, SMALL)
+    assert torch.equal(
+        first.test.edge_label_index, again.test.edge_label_index
+    )
+    assert not torch.equal(
+        first.test.edge_label_index, other.test.edge_label_index
+    )
+
+    out = tmp_path / "out"
+    argv = ["--datasets", name, "--models", "sign_dss", "--trials", "2"]
+    argv += ["--epochs", "2", "--k", "4", "--jobs", "1", "--quiet"]
+    assert link_pred.main([*argv, "--out", str(out)]) == 0
+    rows = link_pred.ResultsFile(out / "results.jsonl").read()
+    assert sorted(r["seed"] for r in rows) == [0, 1]
+    assert all(r["dataset"] == name for r in rows)
+
+
+def test_a_malformed_edge_list_names_the_line(tmp_path, caplog):
+    path = tmp_path / "edges.txt"
+    path.write_text("0 1\n1 2\n2 3 4 5\n")
+    argv = ["--datasets", f"file:{path}", "--jobs", "1", "--quiet"]
+    assert link_pred.main([*argv, "--out", str(tmp_path / "out")]) == 2
+    assert "line 3" in caplog.text
