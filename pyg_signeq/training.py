@@ -185,6 +185,14 @@ def _triplet_links(data: Data, name: str) -> tuple[Tensor, Tensor, int]:
             raise TypeError(
                 f"'{name}.{key}' must have dtype torch.long, got {value.dtype}"
             )
+        num_nodes = data.num_nodes
+        if value.numel() and (
+            int(value.min()) < 0 or int(value.max()) >= num_nodes
+        ):
+            raise ValueError(
+                f"'{name}.{key}' must hold node indices in [0, {num_nodes}), "
+                f"got values in [{int(value.min())}, {int(value.max())}]"
+            )
     num_pos, num_neg = dst_neg.shape
     if src.numel() != num_pos or dst_pos.numel() != num_pos:
         raise ValueError(

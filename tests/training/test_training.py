@@ -438,6 +438,7 @@ def test_evaluate_ranks_per_positive_negatives_on_hand_scores():
         ("flat_neg", r"'data.dst_neg_index' must be .*\[num_pos, num_neg\]"),
         ("short_src", r"must agree in num_pos"),
         ("no_neg", r"at least one positive and one negative per positive"),
+        ("out_of_range", r"'data.dst_neg_index' must hold node indices in "),
     ],
 )
 def test_evaluate_bad_triplets(change, match):
@@ -455,8 +456,10 @@ def test_evaluate_bad_triplets(change, match):
         data.dst_neg_index = data.dst_neg_index.reshape(-1)
     elif change == "short_src":
         data.src_index = data.src_index[:1]
-    else:
+    elif change == "no_neg":
         data.dst_neg_index = data.dst_neg_index[:, :0]
+    else:
+        data.dst_neg_index = data.dst_neg_index + 4
     with pytest.raises(ValueError, match=match):
         evaluate(build("eigvec_dot"), data, ("mrr",))
 
