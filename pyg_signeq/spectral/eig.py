@@ -396,7 +396,11 @@ def canonicalize_signs(eig_vecs: torch.Tensor) -> torch.Tensor:
     an automorphism maps to its negative, the entry of largest magnitude
     (the first one on ties) is made positive instead; that fallback depends
     on node order, and no rule can avoid it for such columns. Zero columns
-    stay zero.
+    stay zero. Either rule gives a column and its negation the same sign,
+    so the result is sign invariant:
+
+    .. math::
+        c(V S) = c(V).
 
     Args:
         eig_vecs (torch.Tensor): Eigenvectors, one per column.

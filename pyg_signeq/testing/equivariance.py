@@ -153,7 +153,36 @@ def assert_sign_invariant(
     r"""Assert that ``fn`` is sign invariant: :math:`f(V S) = f(V)`.
 
     The output may have any shape. See :func:`assert_sign_equivariant` for
-    the arguments, the return value and the exception.
+    the arguments in full.
+
+    Args:
+        fn (Callable): A module or function.
+        pe (torch.Tensor): The eigenvectors, :math:`[N, k]` or
+            :math:`[N, k, C]`.
+        edge_index (torch.Tensor): The graph connectivity :math:`[2, E]`.
+        edge_weight (torch.Tensor, optional): Edge weights :math:`[E]`.
+            (default: :obj:`None`)
+        batch (torch.Tensor, optional): The graph of every node
+            :math:`[N]`. (default: :obj:`None`)
+        node_inputs (Mapping[str, torch.Tensor], optional): Further
+            node-level keyword arguments of ``fn``. (default: :obj:`None`)
+        num_trials (int): The number of random transformations.
+            (default: :obj:`8`)
+        generator (torch.Generator, optional): The source of randomness.
+            (default: :obj:`None`, a generator seeded with 0)
+        dtype (torch.dtype, optional): The dtype to compute in.
+            (default: :obj:`torch.float64`)
+        atol (float, optional): The absolute tolerance.
+            (default: :obj:`None`, :func:`default_tolerance`)
+        rtol (float, optional): The relative tolerance.
+            (default: :obj:`None`, :func:`default_tolerance`)
+
+    Returns:
+        The worst absolute error of every trial, by a description of its
+        transformation.
+
+    Raises:
+        AssertionError: If an error exceeds the tolerance.
     """
     return _check(
         fn,
@@ -192,7 +221,37 @@ def assert_permutation_equivariant(
     Checks :math:`f(P V) = P f(V)` with ``edge_index`` relabelled by
     :math:`P` (and its edges shuffled). The output must be node-level, with
     first dimension :math:`N`. See :func:`assert_sign_equivariant` for the
-    arguments, the return value and the exception.
+    arguments in full.
+
+    Args:
+        fn (Callable): A module or function.
+        pe (torch.Tensor): The eigenvectors, :math:`[N, k]` or
+            :math:`[N, k, C]`.
+        edge_index (torch.Tensor): The graph connectivity :math:`[2, E]`.
+        edge_weight (torch.Tensor, optional): Edge weights :math:`[E]`.
+            (default: :obj:`None`)
+        batch (torch.Tensor, optional): The graph of every node
+            :math:`[N]`. (default: :obj:`None`)
+        node_inputs (Mapping[str, torch.Tensor], optional): Further
+            node-level keyword arguments of ``fn``, permuted with the
+            nodes. (default: :obj:`None`)
+        num_trials (int): The number of random transformations.
+            (default: :obj:`8`)
+        generator (torch.Generator, optional): The source of randomness.
+            (default: :obj:`None`, a generator seeded with 0)
+        dtype (torch.dtype, optional): The dtype to compute in.
+            (default: :obj:`torch.float64`)
+        atol (float, optional): The absolute tolerance.
+            (default: :obj:`None`, :func:`default_tolerance`)
+        rtol (float, optional): The relative tolerance.
+            (default: :obj:`None`, :func:`default_tolerance`)
+
+    Returns:
+        The worst absolute error of every trial, by a description of its
+        transformation.
+
+    Raises:
+        AssertionError: If an error exceeds the tolerance.
     """
     return _check(
         fn,

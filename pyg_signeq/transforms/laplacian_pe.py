@@ -127,7 +127,13 @@ class AddLaplacianPE(BaseTransform):
         self.last_result: LaplacianEig | None = None
 
     def forward(self, data: Data) -> Data:
-        """Compute and attach the PE of one graph."""
+        """Compute and attach the PE of one graph.
+
+        Args:
+            data (torch_geometric.data.Data): The graph, with
+                ``edge_index`` and ``num_nodes``; changed in place and
+                returned.
+        """
         if data.edge_index is None:
             raise ValueError("'data.edge_index' is missing")
         num_nodes = data.num_nodes
