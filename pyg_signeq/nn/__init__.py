@@ -22,9 +22,15 @@ from pyg_signeq.nn.heads import (
     SignProductHead,
 )
 from pyg_signeq.nn.link_predictor import LinkEmbedding, LinkPredictor
+from pyg_signeq.nn.pca_frame import (
+    PCAFrame,
+    PCAFrameAveraging,
+    PCAFrameCanonical,
+)
 from pyg_signeq.nn.peg import PEGConv, PEGNet
 from pyg_signeq.nn.sign_dss import SignDSS, SignGate
 from pyg_signeq.nn.sign_eq import SignEqConv, SignEqNet
+from pyg_signeq.nn.sign_eq_point import SignEqPointNet
 from pyg_signeq.nn.sign_net import SignNet
 from pyg_signeq.nn.zoo import (
     MODEL_NAMES,
@@ -42,6 +48,9 @@ __all__ = [
     "HadamardMLPHead",
     "LinkEmbedding",
     "LinkPredictor",
+    "PCAFrame",
+    "PCAFrameAveraging",
+    "PCAFrameCanonical",
     "PEGConv",
     "PEGNet",
     "SignProductHead",
@@ -50,6 +59,7 @@ __all__ = [
     "SignDSS",
     "SignEqConv",
     "SignEqNet",
+    "SignEqPointNet",
     "SignGate",
     "SignNet",
 ]
