@@ -26,7 +26,11 @@ class _PointLayer(Module):
     # One layer of SignEqPointNet; see its docstring for the equations.
 
     def __init__(
-        self, dim: int, vector_channels: int, hidden_channels: int
+        self,
+        dim: int,
+        vector_channels: int,
+        hidden_channels: int,
+        update_invariants: bool = True,
     ) -> None:
         super().__init__()
         self.dim = dim
@@ -41,9 +45,14 @@ class _PointLayer(Module):
         self.edge_mlp = _mlp(
             2 * hidden_channels + invariants, hidden_channels, hidden_channels
         )
-        self.node_mlp = _mlp(
-            2 * hidden_channels + invariants, hidden_channels, hidden_channels
-        )
+        # The last layer's invariant features would reach no output.
+        self.node_mlp = None
+        if update_invariants:
+            self.node_mlp = _mlp(
+                2 * hidden_channels + invariants,
+                hidden_channels,
+                hidden_channels,
+            )
         self.edge_gate = Linear(hidden_channels, dim * k)
         self.self_gate = Linear(hidden_channels + invariants, dim * k)
         self.edge_vec = Linear(k, k, bias=False)
@@ -81,6 +90,8 @@ class _PointLayer(Module):
         self_gate = torch.tanh(self_gate).view_as(v)
         v = v + vec_update + self.self_vec(v) * self_gate
 
+        if self.node_mlp is None:
+            return v, h
         aggregated = scatter(message, target, 0, num_nodes, reduce="mean")
         h = h + self.node_mlp(torch.cat([h, aggregated, node_inv], dim=-1))
 
@@ -197,8 +208,13 @@ class SignEqPointNet(Module):
         self.h0 = Parameter(torch.empty(hidden_channels))
         self.layers = ModuleList(
             [
-                _PointLayer(dim, vector_channels, hidden_channels)
-                for _ in range(num_layers)
+                _PointLayer(
+                    dim,
+                    vector_channels,
+                    hidden_channels,
+                    update_invariants=i < num_layers - 1,
+                )
+                for i in range(num_layers)
             ]
         )
         self.readout = Linear(vector_channels, out_channels, bias=False)
