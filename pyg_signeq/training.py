@@ -37,6 +37,11 @@ from torch.optim import Optimizer
 from torch_geometric.data import Data
 from torch_geometric.utils import is_undirected
 
+from pyg_signeq.distributed import (
+    DistributedError,
+    LinkLoss,
+    wrap_link_loss,
+)
 from pyg_signeq.metrics import link_metrics
 from pyg_signeq.metrics.link_prediction import _parse_metric_name
 
@@ -321,10 +326,15 @@ def _loss_step(
     pos: Tensor,
     generator: torch.Generator,
     optimizer: Optimizer | None,
+    score_batch_size: int | None = None,
 ) -> float:
     """Encode, score ``pos`` and as many fresh negatives, maybe step."""
     if optimizer is not None:
         optimizer.zero_grad()
+    if score_batch_size is not None and 2 * pos.size(1) > score_batch_size:
+        return _chunked_loss_step(
+            model, data, pos, generator, optimizer, score_batch_size
+        )
     with torch.set_grad_enabled(optimizer is not None):
         embedding = model.encode_data(data)
         neg = uniform_negatives(
@@ -341,12 +351,130 @@ def _loss_step(
     return loss.detach().item()
 
 
+def _detached_embedding(embedding: Any, keep_grad: bool) -> tuple:
+    """A copy of ``embedding`` whose tensors are leaves of a new graph.
+
+    Returns the copy and the ``(tensor, leaf)`` pairs whose gradients
+    flow back into the encoder.
+    """
+    if isinstance(embedding, Tensor):
+        parts, rebuild = [embedding], None
+    else:
+        parts = list(embedding)
+        rebuild = type(embedding)
+    leaves, pairs = [], []
+    for part in parts:
+        if keep_grad and isinstance(part, Tensor) and part.requires_grad:
+            leaf = part.detach().requires_grad_()
+            pairs.append((part, leaf))
+            part = leaf
+        leaves.append(part)
+    if rebuild is None:
+        return leaves[0], pairs
+    if hasattr(embedding, "_fields"):  # a NamedTuple such as LinkEmbedding
+        return rebuild(*leaves), pairs
+    return rebuild(leaves), pairs
+
+
+def _chunked_loss_step(
+    model: Module,
+    data: Data,
+    pos: Tensor,
+    generator: torch.Generator,
+    optimizer: Optimizer | None,
+    score_batch_size: int,
+) -> float:
+    """:func:`_loss_step` with links scored ``score_batch_size`` at a time.
+
+    The graph is encoded once. Each chunk's share of the mean loss is
+    back-propagated into the head and into the embedding, which is cut from
+    the encoder's graph; the encoder's backward pass then runs once with
+    the summed embedding gradient. The gradient is that of the whole
+    batch, while the head's per-link tensors exist for one chunk at a time.
+    """
+    training = optimizer is not None
+    with torch.set_grad_enabled(training):
+        embedding = model.encode_data(data)
+    neg = uniform_negatives(
+        _num_rows(embedding), pos.size(1), generator, pos.device
+    )
+    links = torch.cat([pos, neg], dim=1)
+    num_links = links.size(1)
+    detached, pairs = _detached_embedding(embedding, training)
+
+    total = 0.0
+    with torch.set_grad_enabled(training):
+        for start in range(0, num_links, score_batch_size):
+            chunk = links[:, start : start + score_batch_size]
+            logits = model.decode(detached, chunk)
+            index = torch.arange(
+                start, start + chunk.size(1), device=logits.device
+            )
+            target = (index < pos.size(1)).to(logits.dtype)
+            loss = F.binary_cross_entropy_with_logits(
+                logits, target, reduction="sum"
+            )
+            loss = loss / num_links
+            if training:
+                loss.backward()
+            total += loss.detach().item()
+    if training:
+        pairs = [(part, leaf) for part, leaf in pairs if leaf.grad is not None]
+        if pairs:
+            torch.autograd.backward(
+                [part for part, _ in pairs], [leaf.grad for _, leaf in pairs]
+            )
+        optimizer.step()
+    return total
+
+
+def _check_ddp(ddp: Any, model: Module) -> None:
+    inner = getattr(ddp, "module", None)
+    if not isinstance(inner, LinkLoss) or inner.model is not model:
+        raise ValueError(
+            "'ddp' must wrap LinkLoss(model) of this very model, as "
+            "pyg_signeq.distributed.wrap_link_loss(model) makes it, got "
+            f"{type(ddp).__name__}"
+        )
+
+
+def _ddp_epoch(
+    ddp: Module,
+    data: Data,
+    batches: Sequence[Tensor],
+    generator: torch.Generator,
+    optimizer: Optimizer,
+    num_pos: int,
+) -> float:
+    total = None
+    for batch in batches:
+        optimizer.zero_grad()
+        loss, terms = ddp(data, batch, generator)
+        loss.backward()
+        optimizer.step()
+        total = terms if total is None else total + terms
+    total = total.reshape(1).double()
+    try:
+        torch.distributed.all_reduce(total)
+    except RuntimeError as error:
+        raise DistributedError(
+            "summing the epoch's loss over the ranks failed, most likely "
+            "because another rank failed or stopped answering within the "
+            f"timeout: {error}"
+        ) from error
+    # The mean over every rank's links: 2 per positive, as in one process.
+    return float(total.item()) / (2 * num_pos)
+
+
 def train_epoch(
     model: Module,
     data: Data,
     optimizer: Optimizer | None,
     generator: torch.Generator,
     batch_size: int | None = None,
+    *,
+    score_batch_size: int | None = None,
+    ddp: Module | None = None,
 ) -> float:
     r"""Train ``model`` for one epoch of link prediction.
 
@@ -375,6 +503,27 @@ def train_epoch(
     and as many fresh negatives are scored, and the optimizer steps once:
     :math:`\lceil P / \text{batch\_size} \rceil` steps in all.
 
+    ``score_batch_size`` bounds the memory of scoring without changing the
+    optimization: within each step the graph is still encoded once, but
+    the step's links are scored that many at a time, each chunk's share of
+    the loss is back-propagated into the head and the embedding, and the
+    encoder's backward pass runs once on the summed embedding gradient. The
+    gradient is the whole batch's (up to rounding), and tensors of shape
+    :math:`[L, k, C]` exist for :math:`L` = ``score_batch_size`` links at
+    a time rather than for every link of the batch.
+
+    Data-parallel training: with ``ddp``, a
+    :class:`~torch.nn.parallel.DistributedDataParallel` wrapping
+    :class:`~pyg_signeq.distributed.LinkLoss` of ``model``
+    (:func:`pyg_signeq.distributed.wrap_link_loss`), every rank runs this
+    function with the same ``data`` and a ``generator`` seeded alike. The
+    positives are shuffled and cut into the same global batches of
+    ``batch_size`` on every rank, and each rank scores its share of every
+    batch and of its negatives; gradients are averaged across ranks, so
+    every step is the single-process step with the same ``batch_size``.
+    The returned loss is summed over all ranks' links. ``ddp`` and
+    ``score_batch_size`` cannot be combined.
+
     A model without trainable parameters (such as ``"eigvec_dot"``) takes
     ``optimizer=None``: its loss is computed and nothing is updated.
 
@@ -388,8 +537,14 @@ def train_epoch(
             trainable parameters.
         generator (torch.Generator): The source of the negatives and of the
             mini-batch order.
-        batch_size (int, optional): Positive links per step.
-            (default: :obj:`None`, all of them)
+        batch_size (int, optional): Positive links per step (over all
+            ranks together with ``ddp``). (default: :obj:`None`, all of
+            them)
+        score_batch_size (int, optional): Links (positive and negative)
+            scored at once within a step. (default: :obj:`None`, all of
+            the step's links)
+        ddp (torch.nn.Module, optional): The data-parallel wrapper of
+            ``LinkLoss(model)``. (default: :obj:`None`, one process)
 
     Returns:
         float: The mean loss over all links scored in the epoch (the mean
@@ -411,6 +566,20 @@ def train_epoch(
         )
     _check_generator(generator)
     _check_batch_size(batch_size, "batch_size")
+    _check_batch_size(score_batch_size, "score_batch_size")
+    if ddp is not None:
+        _check_ddp(ddp, model)
+        if score_batch_size is not None:
+            raise ValueError(
+                "'score_batch_size' must be None with 'ddp': data-parallel "
+                "steps score each rank's share of the links at once, got "
+                f"{score_batch_size}"
+            )
+        if optimizer is None:
+            raise ValueError(
+                "'optimizer' must be given with 'ddp': a model without "
+                "trainable parameters has nothing to train in parallel"
+            )
     if not trainable:
         optimizer = None
 
@@ -425,9 +594,13 @@ def train_epoch(
         ).to(pos.device)
         batches = pos[:, order].split(batch_size, dim=1)
 
+    if ddp is not None:
+        return _ddp_epoch(ddp, data, batches, generator, optimizer, num_pos)
     total = 0.0
     for batch in batches:
-        loss = _loss_step(model, data, batch, generator, optimizer)
+        loss = _loss_step(
+            model, data, batch, generator, optimizer, score_batch_size
+        )
         total += loss * batch.size(1)
 
     return total / num_pos
@@ -598,6 +771,8 @@ def fit(
     metrics: Sequence[str] = ("auc", "ap"),
     eval_batch_size: int | None = None,
     callback: Callback | None = None,
+    score_batch_size: int | None = None,
+    distributed: bool = False,
 ) -> FitResult:
     r"""Train a link predictor and select the epoch on validation.
 
@@ -618,6 +793,16 @@ def fit(
 
     A model without trainable parameters (the zoo's ``"eigvec_dot"``) is
     not trained: it is evaluated once and returned with ``best_epoch`` 0.
+
+    With ``distributed=True`` (in every process of a ``torchrun`` launch,
+    after :func:`pyg_signeq.distributed.init_distributed`) the model is
+    wrapped with :func:`pyg_signeq.distributed.wrap_link_loss`, which
+    starts every rank from rank 0's parameters, and each epoch is the
+    data-parallel :func:`train_epoch`: each rank scores its share of
+    every global batch of ``batch_size`` links. Validation and test are
+    evaluated in full on every rank, so all ranks select the same epoch
+    and return the same metrics. Every rank must pass the same splits and
+    ``seed``.
 
     Args:
         model (torch.nn.Module): A :class:`~pyg_signeq.nn.LinkPredictor`
@@ -642,6 +827,11 @@ def fit(
             evaluation. (default: :obj:`None`, all of them)
         callback (callable, optional): Called as ``callback(epoch, loss,
             val_metrics)`` after every epoch. (default: :obj:`None`)
+        score_batch_size (int, optional): Links scored at once within a
+            training step; see :func:`train_epoch`. (default: :obj:`None`,
+            all of the step's links)
+        distributed (bool): Whether to train data-parallel over the
+            initialised process group. (default: :obj:`False`)
 
     Returns:
         FitResult: The selected epoch, its validation and test metrics, the
@@ -663,6 +853,22 @@ def fit(
     _check_int(seed, "seed", 0)
     _check_batch_size(batch_size, "batch_size")
     _check_batch_size(eval_batch_size, "eval_batch_size")
+    _check_batch_size(score_batch_size, "score_batch_size")
+    if not isinstance(distributed, bool):
+        raise TypeError(
+            f"'distributed' must be a bool, got {type(distributed).__name__}"
+        )
+    if distributed and not torch.distributed.is_initialized():
+        raise ValueError(
+            "'distributed=True' needs an initialised process group; call "
+            "pyg_signeq.distributed.init_distributed() in every process "
+            "of a torchrun launch first"
+        )
+    if distributed and score_batch_size is not None:
+        raise ValueError(
+            "'score_batch_size' must be None with 'distributed=True', got "
+            f"{score_batch_size}"
+        )
     metrics = _check_metrics(metrics)
     if metric not in metrics:
         raise ValueError(
@@ -689,12 +895,22 @@ def fit(
         return FitResult(0, run_eval(val_data), run_eval(test_data))
 
     generator = torch.Generator().manual_seed(seed)
+    # Wrapping broadcasts rank 0's parameters, so build the optimizer after.
+    ddp = wrap_link_loss(model) if distributed else None
     optimizer = torch.optim.Adam(params, lr=lr)
     best = FitResult(0, {}, {}, num_parameters=num_parameters)
     train_seconds = 0.0
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        loss = train_epoch(model, train_data, optimizer, generator, batch_size)
+        loss = train_epoch(
+            model,
+            train_data,
+            optimizer,
+            generator,
+            batch_size,
+            score_batch_size=score_batch_size,
+            ddp=ddp,
+        )
         train_seconds += time.perf_counter() - start
 
         val = run_eval(val_data)
