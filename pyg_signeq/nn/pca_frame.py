@@ -74,7 +74,9 @@ class _PCAFrameBase(Module):
         self.net = net
         self.add_center = add_center
         self.degeneracy_threshold = float(degeneracy_threshold)
-        self.reset_parameters()
+        # No reset_parameters() here, unlike other modules: the wrapper owns
+        # no parameters, and resetting would discard weights the given net
+        # may already hold (trained or loaded ones).
 
     def reset_parameters(self) -> None:
         """Reset the parameters of the wrapped network, if it has any."""

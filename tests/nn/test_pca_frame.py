@@ -453,3 +453,13 @@ def test_sign_eq_point_net_names_bad_inputs():
         net(torch.randn(5, DIM))
     with pytest.raises(ValueError, match=r"'node_channels' must be non-neg"):
         SignEqPointNet(DIM, node_channels=-1)
+
+
+def test_wrapping_keeps_the_weights_of_the_net():
+    net = SignEqPointNet(DIM, hidden_channels=8)
+    before = [p.detach().clone() for p in net.parameters()]
+    PCAFrame(net)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(before, net.parameters(), strict=True)
+    )
