@@ -53,19 +53,26 @@ def _public_names() -> Iterator[tuple[str, object]]:
 
 
 def _public_methods() -> Iterator[tuple[str, object]]:
-    # Methods a class of the package defines itself; inherited ones (from
-    # torch.nn.Module, say) are documented where they come from.
+    # Public methods that a class gets from the package: its own and those
+    # of package base classes (a public wrapper may inherit its forward
+    # from a private base). Methods from torch or PyG are documented there.
     seen = set()
     for qualname, obj in _public_names():
         if not inspect.isclass(obj) or obj in seen:
             continue
         seen.add(obj)
-        for name, member in vars(obj).items():
-            if isinstance(member, (staticmethod, classmethod)):
-                member = member.__func__
-            if name.startswith("_") or not inspect.isfunction(member):
+        found = set()
+        for klass in obj.__mro__:
+            if not klass.__module__.startswith("pyg_signeq."):
                 continue
-            yield f"{qualname}.{name}", member
+            for name, member in vars(klass).items():
+                if isinstance(member, (staticmethod, classmethod)):
+                    member = member.__func__
+                if name.startswith("_") or not inspect.isfunction(member):
+                    continue
+                if name not in found:
+                    found.add(name)
+                    yield f"{qualname}.{name}", member
 
 
 PUBLIC = dict(_public_names())
@@ -180,6 +187,9 @@ def test_the_walk_finds_the_public_api():
     ]:
         assert name in PUBLIC, name
     assert "pyg_signeq.nn.SignEqNet.forward" in METHODS
+    # Inherited from a package base class, not from torch.nn.Module.
+    assert "pyg_signeq.nn.PCAFrame.forward" in METHODS
+    assert "pyg_signeq.nn.SignEqNet.train" not in METHODS
     assert not is_sign_aware_function(
         PUBLIC["pyg_signeq.spectral.laplacian_eig"]
     )
