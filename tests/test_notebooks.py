@@ -3,7 +3,8 @@
 Every notebook in ``notebooks/`` is executed headless, in a kernel started
 from the interpreter that runs the tests (so it imports this checkout's
 ``pyg_signeq``), with its working directory in a temporary folder and
-matplotlib drawing off screen. A cell that raises fails the test.
+matplotlib drawing off screen. A cell that raises fails the test. The
+runs are slow-marked: ``pytest -m slow tests/test_notebooks.py``.
 """
 
 import os
@@ -60,6 +61,7 @@ def test_the_tutorials_are_there():
         "01_quick_start.ipynb",
         "02_why_sign_equivariance.ipynb",
         "03_ogb_link_prediction.ipynb",
+        "04_orthogonal_equivariance.ipynb",
     ]:
         assert expected in names
 
@@ -81,6 +83,9 @@ def test_notebook_is_stored_without_outputs(path):
     )
 
 
+# Each notebook takes 10-20 s, most of it starting a kernel and importing
+# torch; together they take over a minute, too long for the fast suite.
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
 def test_notebook_runs(path, kernel_name, tmp_path):
     nb = nbformat.read(path, as_version=4)
