@@ -463,3 +463,31 @@ def test_wrapping_keeps_the_weights_of_the_net():
         torch.equal(a, b)
         for a, b in zip(before, net.parameters(), strict=True)
     )
+
+
+def test_canonical_frame_hands_the_net_sign_invariant_coordinates():
+    # With canonical signs the net's input does not change at all when the
+    # cloud turns: Y(X Q) = Y(X), the sign-invariant frame. In the plain
+    # PCA frame it changes by column signs only: Y(X Q) = Y(X) S.
+    seen = []
+
+    def record(y, edge_index=None, **kwargs):
+        seen.append(y)
+        return y
+
+    pos, vel, _ = _cloud(9, seed=16)
+    for trial in range(4):
+        q = _orthogonal(DIM, trial % 2 == 1, seed=50 + trial)
+        for wrapper in (PCAFrameCanonical, PCAFrame):
+            seen.clear()
+            wrapper(record)(pos, vectors=vel)
+            wrapper(record)(pos @ q, vectors=vel @ q)
+            first, turned = seen
+            if wrapper is PCAFrameCanonical:
+                torch.testing.assert_close(turned, first, atol=1e-9, rtol=0)
+            else:
+                # One sign per column, shared by every point and channel.
+                signs = torch.sign((turned * first).sum(dim=(0, 2)))
+                torch.testing.assert_close(
+                    turned, first * signs.view(1, DIM, 1), atol=1e-9, rtol=0
+                )
