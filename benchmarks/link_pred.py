@@ -23,6 +23,13 @@ Usage::
     python -m benchmarks.link_pred --datasets ladder sbm --models sign_eq
     python -m benchmarks.link_pred --datasets file:edges.csv
     python -m benchmarks.link_pred --datasets ogbl-collab --root data/
+    torchrun --nproc_per_node 2 -m benchmarks.link_pred --datasets ba
+
+Under ``torchrun`` the harness trains data-parallel: every rank runs every
+trial (in its own process, no worker pool), rank 0 computes or loads each
+PE once and sends it to the others, each rank scores its share of every
+global batch of ``--batch-size`` links, and rank 0 alone writes the
+results; a resumed run skips finished trials as in one process.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ import torch_geometric
 from torch_geometric.data import Data
 
 from benchmarks._provenance import code_version
+from pyg_signeq import distributed as dist_utils
 from pyg_signeq.metrics import roc_auc
 from pyg_signeq.nn import (
     MODEL_NAMES,
@@ -228,7 +236,19 @@ def attach_pe(
         k (int): The number of eigenvectors.
         cache_dir (Path, optional): Where PEs are cached; :obj:`None` turns
             caching off.
+
+    In a distributed run (an initialised process group of several ranks)
+    rank 0 alone computes or loads the PE and sends it to the others, which
+    check that they built the same training graph.
     """
+    if dist_utils.is_distributed():
+        return _shared_pe(train, val, test, k, cache_dir)
+    return _local_pe(train, val, test, k, cache_dir)
+
+
+def _local_pe(
+    train: Data, val: Data, test: Data, k: int, cache_dir: Path | None
+) -> tuple[Data, Data, Data]:
     transform = AddLaplacianPE(k=k)
     path = None
     if cache_dir is not None:
@@ -251,6 +271,35 @@ def attach_pe(
         torch.save({"pe": train.pe, "eig_vals": train.eig_vals}, partial)
         os.replace(partial, path)
     return train, val, test
+
+
+def _shared_pe(
+    train: Data, val: Data, test: Data, k: int, cache_dir: Path | None
+) -> tuple[Data, Data, Data]:
+    # Rank 0 computes (or loads) the PE once; the others receive it and
+    # check, by the hash of the training edges, that they built the same
+    # training graph.
+    key = _pe_key(train, k)
+
+    def compute() -> tuple[str, torch.Tensor, torch.Tensor]:
+        with_pe = _local_pe(train, val, test, k, cache_dir)[0]
+        return key, with_pe.pe, with_pe.eig_vals
+
+    sent_key, pe, eig_vals = dist_utils.run_on_rank0(
+        compute, "computing the PE"
+    )
+    if sent_key != key:
+        raise RuntimeError(
+            f"rank {dist_utils.get_rank()} built another training graph "
+            "than rank 0 (different edge hashes); every rank must build "
+            "the same split from the same seed"
+        )
+    splits = []
+    for split in (train, val, test):
+        split = copy.copy(split)
+        split.pe, split.eig_vals = pe, eig_vals
+        splits.append(split)
+    return splits[0], splits[1], splits[2]
 
 
 def load_task(
@@ -407,6 +456,14 @@ def run_link_pred(
     models on small graphs use two threads poorly, so on the paper's graphs
     two processes of one thread finish sooner than one of two.
 
+    In a distributed run (called on every rank after
+    :func:`pyg_signeq.distributed.init_distributed`) ``jobs`` is ignored:
+    every rank runs every trial in its own process with
+    ``fit_fn(..., distributed=True)``. Rank 0 reads ``results.jsonl`` and
+    sends the list of unfinished trials to the others, so all ranks agree
+    on what to run, and rank 0 alone writes rows; every rank returns the
+    same rows.
+
     Args:
         datasets (Sequence[str]): Dataset names (see :func:`check_names`).
         models (Sequence[str]): Model names from the zoo.
@@ -431,39 +488,59 @@ def run_link_pred(
     for name, value in [("trials", trials), ("jobs", jobs)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"'{name}' must be a positive int, got {value!r}")
-    _check_settings(out, settings)
+    distributed = dist_utils.is_distributed()
+    writer = dist_utils.get_rank() == 0
     results = ResultsFile(out / "results.jsonl")
-    rows = results.read()
-    done = {(r["dataset"], r["model"], r["seed"]) for r in rows}
     cache_dir = out / "pe_cache"
 
-    # One unit per (dataset, seed, model), grouped by graph so that a
-    # worker mostly reuses the graph it built last. On OGB data the graph
-    # and split are fixed, so trials differ in the initialisation and the
-    # negatives only; files get a new split per seed too.
-    units = []
-    for dataset in datasets:
-        for seed in range(first_seed, first_seed + trials):
-            names = list(models)
-            if dataset in ("er", "ba"):
-                names.insert(0, ORACLE)
-            for name in names:
-                if (dataset, name, seed) not in done:
-                    units.append((dataset, seed, name))
-    skipped = trials * len(datasets) * len(models)
-    skipped -= sum(1 for unit in units if unit[2] != ORACLE)
-    if skipped:
-        log.info("resuming: %d finished trials found in %s", skipped, out)
+    def plan() -> tuple[list[dict[str, Any]], list[tuple], str]:
+        _check_settings(out, settings)
+        rows = results.read()
+        done = {(r["dataset"], r["model"], r["seed"]) for r in rows}
+        # One unit per (dataset, seed, model), grouped by graph so that a
+        # worker mostly reuses the graph it built last. On OGB data the
+        # graph and split are fixed, so trials differ in the
+        # initialisation and the negatives only; files get a new split per
+        # seed too.
+        units = []
+        for dataset in datasets:
+            for seed in range(first_seed, first_seed + trials):
+                names = list(models)
+                if dataset in ("er", "ba"):
+                    names.insert(0, ORACLE)
+                for name in names:
+                    if (dataset, name, seed) not in done:
+                        units.append((dataset, seed, name))
+        skipped = trials * len(datasets) * len(models)
+        skipped -= sum(1 for unit in units if unit[2] != ORACLE)
+        if skipped:
+            log.info("resuming: %d finished trials found in %s", skipped, out)
+        # Timings belong to code: every row names the commit it ran on, so
+        # a resumed run that mixes versions says so in results.md.
+        return rows, units, code_version() if units else ""
+
+    # In a distributed run rank 0 alone reads (and repairs) the results
+    # file, before anyone writes, and every rank gets the same plan.
+    rows, units, code = dist_utils.run_on_rank0(
+        plan, "reading the results file"
+    )
     if not units:
         return rows
 
+    if distributed and jobs > 1:
+        log.info("distributed run: trials run in the rank processes")
+        jobs = 1
     jobs = min(jobs, len(units))
-    # Timings belong to code: every row names the commit it ran on, so a
-    # resumed run that mixes versions says so in results.md.
-    code = code_version()
+    progress = progress and writer
     # Epoch bars of several workers would overwrite each other.
     context = _TrialContext(
-        settings, cache_dir, root, device, fit_fn, progress and jobs == 1
+        settings,
+        cache_dir,
+        root,
+        device,
+        fit_fn,
+        progress and jobs == 1,
+        distributed,
     )
     bar = _progress(len(units), progress)
     pool = None
@@ -481,8 +558,10 @@ def run_link_pred(
             finished = pool.imap_unordered(_run_in_worker, units)
         for row in finished:
             row["code"] = code
-            results.append(row)
             rows.append(row)
+            if not writer:
+                continue
+            results.append(row)
             metric = row["metric"]
             log.info(
                 "%s seed %d %s: test %s %.4f",
@@ -517,6 +596,7 @@ class _TrialContext:
     device: str
     fit_fn: Callable[..., Any]
     epoch_bars: bool = False
+    distributed: bool = False
 
     def __post_init__(self) -> None:
         self._key: tuple[str, int] | None = None
@@ -564,6 +644,7 @@ class _TrialContext:
                 self.device,
                 self.fit_fn,
                 callback,
+                self.distributed,
             )
         finally:
             if bar is not None:
@@ -611,6 +692,7 @@ def _run_one(
     device: str,
     fit_fn: Callable[..., Any],
     callback: Callable[..., Any] | None = None,
+    distributed: bool = False,
 ) -> dict[str, Any]:
     # "metric" is the model-selection metric, the one tables report.
     row: dict[str, Any] = {
@@ -620,6 +702,12 @@ def _run_one(
         "metric": task.metrics[0],
         "threads": torch.get_num_threads(),
     }
+    # Only data-parallel rows say so; the key is absent in single-process
+    # rows, which keeps their files as they were.
+    extra = {}
+    if distributed:
+        row["world_size"] = dist_utils.get_world_size()
+        extra["distributed"] = True
     if name == ORACLE:
         value = oracle_auc(task)
         row.update(
@@ -649,6 +737,7 @@ def _run_one(
         metric=task.metrics[0],
         metrics=task.metrics,
         callback=callback,
+        **extra,
     )
     row.update(
         best_epoch=result.best_epoch,
@@ -775,7 +864,11 @@ def write_outputs(
             writer.writerow(row)
 
     summary = summarize(rows, datasets, models)
-    command = " ".join(["python -m benchmarks.link_pred", *argv])
+    launcher = "python"
+    world_size = dist_utils.get_world_size()
+    if world_size > 1:
+        launcher = f"torchrun --nproc_per_node {world_size}"
+    command = " ".join([f"{launcher} -m benchmarks.link_pred", *argv])
     codes = sorted({row.get("code", "unknown") for row in rows})
     threads = sorted({str(row.get("threads", "unknown")) for row in rows})
     descriptions = "\n".join(
@@ -921,10 +1014,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    try:
+        env = dist_utils.detect_env()
+    except ValueError as error:
+        logging.basicConfig(format="%(asctime)s %(message)s")
+        log.error("%s", error)
+        return 2
+    rank = 0 if env is None else env.rank
+    # Every rank would repeat rank 0's progress messages.
     logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(message)s",
+        level=logging.WARNING if args.quiet or rank else logging.INFO,
+        format="%(asctime)s %(message)s"
+        + ("" if env is None else f" [rank {rank}]"),
     )
+    device = args.device
+    if env is not None:
+        dist_utils.init_distributed()
+        if device == "cuda":
+            device = f"cuda:{env.local_rank}"
+    try:
+        return _main(args, argv, device, rank)
+    finally:
+        if env is not None and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def _main(
+    args: argparse.Namespace, argv: list[str], device: str, rank: int
+) -> int:
     trials = args.trials or (QUICK["trials"] if args.quick else 10)
     epochs = args.epochs or (QUICK["epochs"] if args.quick else 100)
     out = args.out or Path(
@@ -945,15 +1062,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             trials,
             settings,
             out,
-            device=args.device,
+            device=device,
             root=args.root,
             progress=not args.quiet,
             first_seed=args.seed,
             jobs=args.jobs or _default_jobs(),
         )
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except dist_utils.DistributedError as error:
         log.error("%s", error)
+        return 3
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        if dist_utils.is_distributed():
+            log.error("rank %d failed: %s", rank, error)
+        else:
+            log.error("%s", error)
         return 2
+    if rank != 0:
+        return 0
     seeds = range(args.seed, args.seed + trials)
     chosen = [
         r
