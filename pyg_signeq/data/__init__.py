@@ -1,5 +1,10 @@
 """Graph data: synthetic families, OGB loading, edge lists and splits."""
 
+from pyg_signeq.data.clustering import (
+    block_symmetry,
+    orbit_split,
+    symmetric_blocks,
+)
 from pyg_signeq.data.edge_list import random_link_split, read_edge_list
 from pyg_signeq.data.families import (
     as_data,
@@ -26,6 +31,9 @@ __all__ = [
     "circular_ladder",
     "grid_2d",
     "identical_blocks_sbm",
+    "block_symmetry",
+    "orbit_split",
+    "symmetric_blocks",
     "OGB_LINK_METRICS",
     "LinkEvalEdges",
     "OGBLinkData",
