@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Linear, Module, ModuleList
+from torch.utils.checkpoint import checkpoint
 from torch_geometric.utils import scatter
 
 from pyg_signeq.nn._propagation import (
@@ -180,21 +181,17 @@ class SignEqConv(Module):
 
         return self._step(x, adj, batch)
 
-    def _step(self, x: Tensor, adj: Tensor, batch: Tensor | None) -> Tensor:
-        # The unchecked core, shared with SignEqNet, which validates once.
-        m = propagate(adj, x)
-        linear = self.lin_self(x) + self.lin_neighbor(m)
-
+    def _invariant(self, x: Tensor, m: Tensor) -> Tensor:
         # phi(z) + phi(-z) with phi = silu(W z + b): W z is computed once.
         z = F.linear(torch.cat([x, m], dim=-1), self.phi.weight)
         even = F.silu(z + self.phi.bias) + F.silu(self.phi.bias - z)
-        invariant = torch.cat([even, x * m], dim=-1)
+        return torch.cat([even, x * m], dim=-1)
+
+    def _output(
+        self, x: Tensor, m: Tensor, invariant: Tensor, graph_term: Tensor
+    ) -> Tensor:
+        linear = self.lin_self(x) + self.lin_neighbor(m)
         columns_term = self.gate_columns(invariant.mean(dim=1, keepdim=True))
-        if batch is None:
-            graph_term = self.gate_graph(invariant.mean(dim=0, keepdim=True))
-        else:
-            pooled = scatter(invariant, batch, 0, reduce="mean")
-            graph_term = self.gate_graph(pooled).index_select(0, batch)
         hidden = self.gate_node(invariant) + columns_term + graph_term
         gate = torch.tanh(self.gate_out(F.silu(hidden)))
 
@@ -203,6 +200,85 @@ class SignEqConv(Module):
             out = out + x
 
         return out
+
+    def _step(
+        self,
+        x: Tensor,
+        adj: Tensor,
+        batch: Tensor | None,
+        chunk_size: int | None = None,
+    ) -> Tensor:
+        # The unchecked core, shared with SignEqNet, which validates once.
+        m = propagate(adj, x)
+        if chunk_size is not None and x.size(0) > chunk_size:
+            return self._chunked_step(x, m, batch, chunk_size)
+        invariant = self._invariant(x, m)
+        if batch is None:
+            graph_term = self.gate_graph(invariant.mean(dim=0, keepdim=True))
+        else:
+            pooled = scatter(invariant, batch, 0, reduce="mean")
+            graph_term = self.gate_graph(pooled).index_select(0, batch)
+
+        return self._output(x, m, invariant, graph_term)
+
+    def _chunked_step(
+        self, x: Tensor, m: Tensor, batch: Tensor | None, chunk_size: int
+    ) -> Tensor:
+        # The same function, computed chunk_size nodes at a time. Every
+        # chunk runs under activation checkpointing, so autograd keeps only
+        # x and m for the backward pass and recomputes a chunk's
+        # intermediates (about ten tensors of x's size) when it needs
+        # them. The graph means need every node, so a first pass sums the
+        # invariants over chunks and a second one computes the output.
+        def run(fn, *args):
+            if torch.is_grad_enabled():
+                return checkpoint(fn, *args, use_reentrant=False)
+            return fn(*args)
+
+        num_graphs = 1 if batch is None else int(batch.max()) + 1
+        ranges = [
+            (start, min(start + chunk_size, x.size(0)))
+            for start in range(0, x.size(0), chunk_size)
+        ]
+
+        def pool(x_part: Tensor, m_part: Tensor, *index: Tensor) -> Tensor:
+            invariant = self._invariant(x_part, m_part)
+            if not index:
+                return invariant.sum(dim=0, keepdim=True)
+            return scatter(
+                invariant, index[0], 0, dim_size=num_graphs, reduce="sum"
+            )
+
+        total = None
+        for start, stop in ranges:
+            index = () if batch is None else (batch[start:stop],)
+            part = run(pool, x[start:stop], m[start:stop], *index)
+            total = part if total is None else total + part
+        if batch is None:
+            graph_term = self.gate_graph(total / x.size(0))
+        else:
+            counts = scatter(
+                x.new_ones(x.size(0)), batch, 0, num_graphs, reduce="sum"
+            )
+            pooled = total / counts.clamp(min=1).view(-1, 1, 1)
+            graph_term = self.gate_graph(pooled)
+
+        def output(
+            x_part: Tensor, m_part: Tensor, term: Tensor, *index: Tensor
+        ) -> Tensor:
+            if index:
+                term = term.index_select(0, index[0])
+            invariant = self._invariant(x_part, m_part)
+            return self._output(x_part, m_part, invariant, term)
+
+        parts = []
+        for start, stop in ranges:
+            index = () if batch is None else (batch[start:stop],)
+            parts.append(
+                run(output, x[start:stop], m[start:stop], graph_term, *index)
+            )
+
+        return torch.cat(parts, dim=0)
 
     def __repr__(self) -> str:
         return (
@@ -251,6 +327,15 @@ class SignEqNet(Module):
             and training with the usual learning rates converges in a few
             epochs instead of stalling. A positive factor per graph changes
             neither symmetry. (default: :obj:`False`)
+        chunk_size (int, optional): Compute every layer ``chunk_size``
+            nodes at a time, with activation checkpointing: training keeps
+            two :math:`[N, k, C]` tensors per layer for the backward pass
+            instead of about twelve, and recomputes the rest chunk by chunk
+            (roughly twice the forward work). The output is the same up to
+            rounding. For graphs whose :math:`[N, k, C]` activations do
+            not fit in memory, such as OGB-size graphs; the attribute may
+            be changed after construction. (default: :obj:`None`, whole
+            layers at once)
 
     Shapes:
         - **input:** pe :math:`[N, k]` or :math:`[N, k, C]`,
@@ -268,6 +353,7 @@ class SignEqNet(Module):
         k: int | None = None,
         normalization: str = "mean",
         rescale: bool = False,
+        chunk_size: int | None = None,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -275,6 +361,8 @@ class SignEqNet(Module):
         check_positive_int(hidden_channels, "hidden_channels", owner=owner)
         check_positive_int(out_channels, "out_channels", owner=owner)
         check_positive_int(num_layers, "num_layers", owner=owner)
+        if chunk_size is not None:
+            check_positive_int(chunk_size, "chunk_size", owner=owner)
         if not isinstance(rescale, bool):
             raise TypeError(
                 f"{owner}: 'rescale' must be a bool, got "
@@ -290,6 +378,7 @@ class SignEqNet(Module):
         self.k = k
         self.normalization = normalization
         self.rescale = rescale
+        self.chunk_size = chunk_size
 
         sizes = [in_channels, *[hidden_channels] * (num_layers - 1)]
         sizes.append(out_channels)
@@ -342,7 +431,7 @@ class SignEqNet(Module):
             edge_index, x.size(0), edge_weight, self.normalization, x.dtype
         )
         for conv in self.convs:
-            x = conv._step(x, adj, batch)
+            x = conv._step(x, adj, batch, self.chunk_size)
 
         return x
 
