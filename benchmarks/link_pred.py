@@ -1073,7 +1073,14 @@ def _main(
         return 3
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         if dist_utils.is_distributed():
-            log.error("rank %d failed: %s", rank, error)
+            # A collective inside torch (DDP's gradient all-reduce) fails
+            # with the backend's message when a peer is gone.
+            log.error(
+                "rank %d failed: %s (if this names a closed connection or "
+                "a timeout, another rank failed first: see its log)",
+                rank,
+                error,
+            )
         else:
             log.error("%s", error)
         return 2
