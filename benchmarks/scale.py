@@ -553,11 +553,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         old = read_results(stored) if args.merge and stored.exists() else []
         check_mergeable(old, settings)
+        # The code as it is when the measurement starts.
+        code = code_version()
         rows = run_scale(
             args.fractions, args.models, seed=args.seed, **settings
         )
         command = " ".join(["python -m benchmarks.scale", *argv])
-        code = code_version()
         for row in rows:
             row.update(settings, code=code, command=command)
         rows = merge_rows(old, rows)
