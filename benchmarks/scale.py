@@ -29,7 +29,7 @@ the script measures, in one process:
   PE included: ``VmHWM`` after resetting it through
   ``/proc/self/clear_refs``).
 
-:class:`~pyg_signeq.nn.SignEqNet` runs with ``chunk_size`` (default 4096
+:class:`~pyg_signeq.nn.SignEqNet` runs with ``chunk_size`` (default 16384
 nodes; activation checkpointing per chunk). glibc's allocator otherwise
 raises its mmap threshold after large frees and keeps freed tensors of
 chunks in its heap, which inflates resident memory well beyond what is in
@@ -228,7 +228,7 @@ def run_scale(
     batch_size: int | None = None,
     score_batch_size: int = 65_536,
     eval_batch_size: int = 65_536,
-    chunk_size: int | None = 4096,
+    chunk_size: int | None = 16_384,
     seed: int = 0,
 ) -> list[dict[str, Any]]:
     """Measure PE, one epoch and one evaluation at every size.
@@ -244,7 +244,7 @@ def run_scale(
         eval_batch_size (int): Links scored at once in evaluation.
             (default: :obj:`65536`)
         chunk_size (int, optional): Nodes per chunk of
-            :class:`~pyg_signeq.nn.SignEqNet`. (default: :obj:`4096`)
+            :class:`~pyg_signeq.nn.SignEqNet`. (default: :obj:`16384`)
         seed (int): Seed of the graphs, splits, PE, models and negatives.
             (default: :obj:`0`)
 
@@ -520,7 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--chunk-size",
         type=int,
-        default=4096,
+        default=16_384,
         help="nodes per chunk of SignEqNet (0: whole layers)",
     )
     parser.add_argument("--seed", type=int, default=0)
