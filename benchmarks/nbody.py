@@ -21,6 +21,11 @@ Compared, at similar parameter counts:
   signs, one pass;
 - ``GNN``: the unconstrained net on raw coordinates, no symmetry.
 
+The last three share one architecture (:class:`PlainNet`, one width), so
+they isolate how the symmetry is handled. ``PCAFrame`` needs layers that
+are sign equivariant, so its net differs by necessity: comparing it with
+the others measures the network and the symmetry handling together.
+
 Run ``python -m benchmarks.nbody`` (``--quick`` for a smoke run); it writes
 ``benchmarks/results/nbody/results.{csv,md,png}``.
 """
@@ -819,6 +824,14 @@ def write_results(
         )
     lines += ["", "Models:", ""]
     lines += [f"- {_DESCRIPTIONS[s.model]}" for s in summaries]
+    lines += [
+        "",
+        "FrameAveraging, CanonicalSigns and GNN share one architecture "
+        "(`PlainNet`, one width), so they isolate how the symmetry is "
+        "handled; PCAFrame's net must be sign equivariant and so differs, "
+        "and comparing it with them measures network and symmetry "
+        "handling together.",
+    ]
     lines += [
         "",
         "Published references (not measured here; 3000 training "
