@@ -414,9 +414,19 @@ class ResultsFile:
             os.fsync(handle.fileno())
 
 
-def _check_settings(out: Path, settings: Settings) -> None:
+def check_settings(out: Path, settings: Any) -> None:
+    """Record ``settings`` in ``out``, or refuse a directory of others.
+
+    The first run writes ``settings.json``; a later run with different
+    settings raises rather than mixing results of both in one table.
+
+    Args:
+        out (Path): The output directory.
+        settings (Any): A dataclass instance of the run's settings.
+    """
     path = out / "settings.json"
-    wanted = dataclasses.asdict(settings)
+    # Through JSON, so tuples compare equal to the lists read back.
+    wanted = json.loads(json.dumps(dataclasses.asdict(settings)))
     if path.exists():
         found = json.loads(path.read_text())
         if found != wanted:
@@ -494,7 +504,7 @@ def run_link_pred(
     cache_dir = out / "pe_cache"
 
     def plan() -> tuple[list[dict[str, Any]], list[tuple], str]:
-        _check_settings(out, settings)
+        check_settings(out, settings)
         rows = results.read()
         done = {(r["dataset"], r["model"], r["seed"]) for r in rows}
         # One unit per (dataset, seed, model), grouped by graph so that a

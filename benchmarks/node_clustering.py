@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import json
 import logging
 import os
 import platform
@@ -58,7 +57,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from benchmarks._provenance import code_version
-from benchmarks.link_pred import ResultsFile
+from benchmarks.link_pred import ResultsFile, check_settings
 from pyg_signeq.data import orbit_split, symmetric_blocks
 from pyg_signeq.nn import MODEL_NAMES, LinkPredictor, build_model
 from pyg_signeq.nn import describe_model as _describe_zoo_model
@@ -396,27 +395,6 @@ def train_one(
     }
 
 
-def _check_settings(out: Path, settings: Settings) -> None:
-    path = out / "settings.json"
-    wanted = json.loads(json.dumps(dataclasses.asdict(settings)))
-    if path.exists():
-        found = json.loads(path.read_text())
-        if found != wanted:
-            diff = {
-                key: (found.get(key), wanted[key])
-                for key in wanted
-                if found.get(key) != wanted[key]
-            }
-            raise ValueError(
-                f"'out': {out} holds results of other settings "
-                f"(setting: (stored, requested) = {diff}); choose another "
-                f"--out or delete it"
-            )
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(wanted, indent=2) + "\n")
-
-
 def run_node_clustering(
     models: Sequence[str] = DEFAULT_MODELS,
     trials: int = 10,
@@ -448,7 +426,7 @@ def run_node_clustering(
         raise ValueError(
             f"'first_seed' must be a non-negative int, got {first_seed!r}"
         )
-    _check_settings(out, settings)
+    check_settings(out, settings)
     results = ResultsFile(out / "results.jsonl")
     rows = results.read()
     done = {(r["model"], r["seed"]) for r in rows}
