@@ -263,7 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m benchmarks.headroom",
         description="Oracles and PE diagnostics on the paper's graphs.",
     )
-    parser.add_argument("--families", nargs="+", default=["er", "ba"])
+    parser.add_argument(
+        "--families", nargs="+", default=["er", "ba"], choices=["er", "ba"]
+    )
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4]
     )
@@ -277,9 +279,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--quiet", action="store_true", help="do not print the table"
     )
     args = parser.parse_args(argv)
-    for family in args.families:
-        if family not in ("er", "ba"):
-            parser.error(f"--families: 'er' or 'ba', got {family!r}")
     argv = list(sys.argv[1:] if argv is None else argv)
     rows = run(
         args.families, args.seeds, args.k, args.base_nodes, args.extra_edges

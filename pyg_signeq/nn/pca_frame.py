@@ -59,18 +59,7 @@ class _PCAFrameBase(Module):
                 f"{owner}: 'add_center' must be a bool, got "
                 f"{type(add_center).__name__}"
             )
-        if isinstance(degeneracy_threshold, bool) or not isinstance(
-            degeneracy_threshold, (int, float)
-        ):
-            raise TypeError(
-                f"{owner}: 'degeneracy_threshold' must be a float, got "
-                f"{type(degeneracy_threshold).__name__}"
-            )
-        if not 0.0 <= degeneracy_threshold < 1.0:
-            raise ValueError(
-                f"{owner}: 'degeneracy_threshold' must lie in [0, 1), got "
-                f"{degeneracy_threshold}"
-            )
+        _check_threshold(degeneracy_threshold, "degeneracy_threshold", owner)
         self.net = net
         self.add_center = add_center
         self.degeneracy_threshold = float(degeneracy_threshold)
@@ -411,19 +400,7 @@ class PCAFrameCanonical(_PCAFrameBase):
         degeneracy_threshold: float = 1e-3,
         tie_threshold: float = 1e-6,
     ) -> None:
-        owner = type(self).__name__
-        if isinstance(tie_threshold, bool) or not isinstance(
-            tie_threshold, (int, float)
-        ):
-            raise TypeError(
-                f"{owner}: 'tie_threshold' must be a float, got "
-                f"{type(tie_threshold).__name__}"
-            )
-        if not 0.0 <= tie_threshold < 1.0:
-            raise ValueError(
-                f"{owner}: 'tie_threshold' must lie in [0, 1), got "
-                f"{tie_threshold}"
-            )
+        _check_threshold(tie_threshold, "tie_threshold", type(self).__name__)
         super().__init__(net, add_center, degeneracy_threshold)
         self.tie_threshold = float(tie_threshold)
 
@@ -605,6 +582,16 @@ def _call_net(
     if batch is not None:
         kwargs["batch"] = batch
     return net(y, edge_index, **kwargs)
+
+
+def _check_threshold(value: float, name: str, owner: str) -> None:
+    # A relative threshold: a float in [0, 1), 0 turning the check off.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"{owner}: '{name}' must be a float, got {type(value).__name__}"
+        )
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{owner}: '{name}' must lie in [0, 1), got {value}")
 
 
 def _check_points(
