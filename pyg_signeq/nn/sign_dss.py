@@ -7,9 +7,9 @@ from torch import Tensor
 from torch.nn import Linear, Module, ModuleList, Parameter, ReLU, Sequential
 
 from pyg_signeq.nn._propagation import (
+    aggregation,
     check_normalization,
     propagate,
-    propagation_matrix,
 )
 from pyg_signeq.nn._validation import (
     check_batch,
@@ -195,7 +195,7 @@ class SignDSS(Module):
         check_edge_weight(edge_weight, edge_index.size(1), owner=owner)
         check_batch(batch, pe.size(0), owner=owner)
 
-        adj = propagation_matrix(
+        adj = aggregation(
             edge_index, pe.size(0), edge_weight, self.normalization, pe.dtype
         )
         x = pe

@@ -10,9 +10,11 @@ from torch.utils.checkpoint import checkpoint
 from torch_geometric.utils import scatter
 
 from pyg_signeq.nn._propagation import (
+    Aggregation,
+    aggregation,
+    as_aggregation,
     check_normalization,
     propagate,
-    propagation_matrix,
 )
 from pyg_signeq.nn._validation import (
     check_batch,
@@ -204,7 +206,7 @@ class SignEqConv(Module):
     def _step(
         self,
         x: Tensor,
-        adj: Tensor,
+        adj: Aggregation | Tensor,
         batch: Tensor | None,
         chunk_size: int | None = None,
     ) -> Tensor:
@@ -427,7 +429,7 @@ class SignEqNet(Module):
 
         if self.rescale:
             x = x * _sqrt_graph_sizes(x, batch).view(-1, 1, 1)
-        adj = propagation_matrix(
+        adj = aggregation(
             edge_index, x.size(0), edge_weight, self.normalization, x.dtype
         )
         for conv in self.convs:
@@ -480,7 +482,7 @@ def _adjacency(
     normalization: str,
     *,
     owner: str,
-) -> Tensor:
+) -> Aggregation | Tensor:
     # A sparse edge_index is taken as the finished aggregation matrix, the
     # way PyG convolutions accept a precomputed adjacency.
     num_nodes = x.size(0)
@@ -496,9 +498,9 @@ def _adjacency(
                 f"{owner}: 'edge_weight' must be None when 'edge_index' is a "
                 f"sparse adjacency (its values are the weights)"
             )
-        return edge_index.to(x.dtype)
+        return as_aggregation(edge_index.to(x.dtype))
     check_edge_index(edge_index, num_nodes, owner=owner)
     check_edge_weight(edge_weight, edge_index.size(1), owner=owner)
-    return propagation_matrix(
+    return aggregation(
         edge_index, num_nodes, edge_weight, normalization, x.dtype
     )

@@ -10,7 +10,11 @@ from torch.nn import Module, ModuleList
 from torch_geometric.nn import GCNConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-from pyg_signeq.nn._propagation import propagate
+from pyg_signeq.nn._propagation import (
+    Aggregation,
+    csr_aggregation,
+    propagate,
+)
 from pyg_signeq.nn._validation import (
     check_batch,
     check_edge_index,
@@ -50,7 +54,7 @@ class _ConvStack(Module):
             for conv in self.convs
         )
 
-    def forward_gcn(self, x: Tensor, adj: Tensor) -> Tensor:
+    def forward_gcn(self, x: Tensor, adj: Aggregation | Tensor) -> Tensor:
         # x: [num_nodes, num_copies, channels], the copies sharing one graph
         # whose GCN-normalised matrix (self-loops included) is adj. Each
         # layer is adj @ x @ W^T + b; the sparse product runs on whichever
@@ -268,16 +272,18 @@ def _gcn_matrix(
     edge_weight: Tensor | None,
     num_nodes: int,
     dtype: torch.dtype,
-) -> Tensor:
+) -> Aggregation | Tensor:
     # The matrix GCNConv multiplies with: self-loops added, then
     # D^-1/2 (A + I) D^-1/2 over incoming edges, rows indexed by targets.
     edge_index, weight = gcn_norm(
         edge_index, edge_weight, num_nodes, add_self_loops=True, dtype=dtype
     )
-    adj = torch.sparse_coo_tensor(
-        edge_index.flip(0),
-        weight,
-        (num_nodes, num_nodes),
-        check_invariants=False,
-    )
-    return adj.coalesce()
+    if weight.requires_grad:
+        adj = torch.sparse_coo_tensor(
+            edge_index.flip(0),
+            weight,
+            (num_nodes, num_nodes),
+            check_invariants=False,
+        )
+        return adj.coalesce()
+    return csr_aggregation(edge_index[1], edge_index[0], weight, num_nodes)

@@ -8,7 +8,13 @@ from torch import Tensor
 from torch_geometric.nn import GCNConv, GINConv
 
 from pyg_signeq.nn import PEGConv, SignDSS, SignEqConv, SignEqNet, SignNet
-from pyg_signeq.nn._propagation import propagate, propagation_matrix
+from pyg_signeq.nn._propagation import (
+    Aggregation,
+    aggregation,
+    as_aggregation,
+    propagate,
+    propagation_matrix,
+)
 from pyg_signeq.testing import assert_equivariant
 
 
@@ -48,6 +54,69 @@ def test_propagation_matches_dense_formula(
     )
 
     torch.testing.assert_close(propagate(sparse, x), expected)
+    fast = aggregation(
+        graph.edge_index,
+        graph.num_nodes,
+        graph.edge_weight,
+        normalization,
+        torch.float64,
+    )
+    assert isinstance(fast, Aggregation)
+    torch.testing.assert_close(propagate(fast, x), expected)
+
+
+@pytest.mark.parametrize("normalization", ["sum", "mean", "sym"])
+def test_csr_aggregation_has_the_gradient_of_the_coo_product(
+    normalization: str, make_graph, random_pe
+) -> None:
+    graph = make_graph("weighted")
+    # Parallel edges (each edge listed twice, once with a new weight) and a
+    # directed edge make the matrix neither coalesced nor symmetric, so a
+    # backward pass that used A instead of A^T would show.
+    index = torch.cat(
+        [graph.edge_index, graph.edge_index[:, :5], torch.tensor([[0], [9]])],
+        dim=1,
+    )
+    weight = torch.cat(
+        [graph.edge_weight, torch.full((5,), 0.5), torch.tensor([2.0])]
+    ).double()
+    x = random_pe(graph.num_nodes, 3, 2, seed=5).double()
+    coo = propagation_matrix(
+        index, graph.num_nodes, weight, normalization, torch.float64
+    )
+    fast = aggregation(
+        index, graph.num_nodes, weight, normalization, torch.float64
+    )
+    outputs, grads = [], []
+    for adj in (coo, fast):
+        leaf = x.clone().requires_grad_()
+        out = propagate(adj, leaf)
+        (out * torch.arange(out.numel()).view_as(out)).sum().backward()
+        outputs.append(out)
+        grads.append(leaf.grad)
+
+    torch.testing.assert_close(outputs[1], outputs[0])
+    torch.testing.assert_close(grads[1], grads[0])
+    torch.testing.assert_close(
+        as_aggregation(coo).matrix.to_dense(), coo.to_dense()
+    )
+    torch.testing.assert_close(
+        as_aggregation(coo).transpose.to_dense(), coo.to_dense().T
+    )
+
+
+def test_aggregation_keeps_the_gradient_of_edge_weights(make_graph) -> None:
+    graph = make_graph("weighted")
+    weight = graph.edge_weight.double().requires_grad_()
+
+    adj = aggregation(
+        graph.edge_index, graph.num_nodes, weight, "sum", torch.float64
+    )
+    x = torch.ones(graph.num_nodes, 1, dtype=torch.float64)
+    propagate(adj, x).sum().backward()
+
+    assert not isinstance(adj, Aggregation)
+    torch.testing.assert_close(weight.grad, torch.ones_like(weight))
 
 
 def test_isolated_nodes_aggregate_to_zero(make_graph, random_pe) -> None:
@@ -58,6 +127,10 @@ def test_isolated_nodes_aggregate_to_zero(make_graph, random_pe) -> None:
             graph.edge_index, graph.num_nodes, None, normalization, x.dtype
         )
         assert torch.all(propagate(adj, x)[7:] == 0)
+        fast = aggregation(
+            graph.edge_index, graph.num_nodes, None, normalization, x.dtype
+        )
+        assert torch.all(propagate(fast, x)[7:] == 0)
 
 
 def _slow_sign_dss(module: SignDSS, pe: Tensor, edge_index: Tensor) -> Tensor:
