@@ -116,6 +116,14 @@ class Settings:
 QUICK = {"trials": 2, "epochs": 25}
 """What ``--quick`` changes: fewer trials and epochs."""
 
+DEFAULT_SCORE_BATCH_SIZE = 8192
+"""Links the command line scores at once within a training step.
+
+Full-batch steps on the paper's graphs score about 80,000 links; per-link
+tensors of that size fall out of the CPU's caches, and scoring them 8,192
+at a time (same step, same gradient up to rounding) made an epoch of the
+MLP and SignEqNet models 1.4-2 times faster on a 2-core machine."""
+
 
 @dataclasses.dataclass
 class Task:
@@ -457,6 +465,7 @@ def run_link_pred(
     first_seed: int = 0,
     fit_fn: Callable[..., Any] = fit,
     jobs: int = 1,
+    score_batch_size: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run every model on every dataset and seed, resuming finished ones.
 
@@ -489,6 +498,11 @@ def run_link_pred(
             module-level function when ``jobs > 1``, since workers receive
             it by pickling.
         jobs (int): Worker processes; ``1`` runs in this process.
+        score_batch_size (int, optional): Links scored at once within a
+            training step (see :func:`pyg_signeq.training.train_epoch`):
+            the step and its gradient stay those of the whole batch, up to
+            rounding. Ignored in a distributed run. (default: :obj:`None`,
+            all of the step's links at once)
 
     Returns:
         list[dict]: Every row of ``results.jsonl``, old and new.
@@ -498,6 +512,15 @@ def run_link_pred(
     for name, value in [("trials", trials), ("jobs", jobs)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"'{name}' must be a positive int, got {value!r}")
+    if score_batch_size is not None and (
+        isinstance(score_batch_size, bool)
+        or not isinstance(score_batch_size, int)
+        or score_batch_size < 1
+    ):
+        raise ValueError(
+            "'score_batch_size' must be a positive int or None, got "
+            f"{score_batch_size!r}"
+        )
     distributed = dist_utils.is_distributed()
     writer = dist_utils.get_rank() == 0
     results = ResultsFile(out / "results.jsonl")
@@ -540,6 +563,9 @@ def run_link_pred(
     if distributed and jobs > 1:
         log.info("distributed run: trials run in the rank processes")
         jobs = 1
+    if distributed and score_batch_size is not None:
+        log.info("distributed run: each rank scores its share at once")
+        score_batch_size = None
     jobs = min(jobs, len(units))
     progress = progress and writer
     # Epoch bars of several workers would overwrite each other.
@@ -551,6 +577,7 @@ def run_link_pred(
         fit_fn,
         progress and jobs == 1,
         distributed,
+        score_batch_size,
     )
     bar = _progress(len(units), progress)
     pool = None
@@ -607,6 +634,7 @@ class _TrialContext:
     fit_fn: Callable[..., Any]
     epoch_bars: bool = False
     distributed: bool = False
+    score_batch_size: int | None = None
 
     def __post_init__(self) -> None:
         self._key: tuple[str, int] | None = None
@@ -655,6 +683,7 @@ class _TrialContext:
                 self.fit_fn,
                 callback,
                 self.distributed,
+                self.score_batch_size,
             )
         finally:
             if bar is not None:
@@ -703,6 +732,7 @@ def _run_one(
     fit_fn: Callable[..., Any],
     callback: Callable[..., Any] | None = None,
     distributed: bool = False,
+    score_batch_size: int | None = None,
 ) -> dict[str, Any]:
     # "metric" is the model-selection metric, the one tables report.
     row: dict[str, Any] = {
@@ -718,6 +748,8 @@ def _run_one(
     if distributed:
         row["world_size"] = dist_utils.get_world_size()
         extra["distributed"] = True
+    elif score_batch_size is not None:
+        extra["score_batch_size"] = score_batch_size
     if name == ORACLE:
         value = oracle_auc(task)
         row.update(
@@ -986,6 +1018,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1000,
         help="random edges added across the copies of the er/ba graphs",
     )
+    parser.add_argument(
+        "--score-batch-size",
+        type=_score_batch_size,
+        default=DEFAULT_SCORE_BATCH_SIZE,
+        help="links scored at once within a training step, or 'all'; the "
+        "step's gradient is the whole batch's either way, and on the CPU "
+        f"chunks run faster (default: {DEFAULT_SCORE_BATCH_SIZE})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
@@ -1011,6 +1051,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quiet", action="store_true")
     return parser
+
+
+def _score_batch_size(text: str) -> int | None:
+    if text == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive int or 'all', got {text!r}"
+        )
+    return value
 
 
 def _default_jobs() -> int:
@@ -1077,6 +1131,7 @@ def _main(
             progress=not args.quiet,
             first_seed=args.seed,
             jobs=args.jobs or _default_jobs(),
+            score_batch_size=args.score_batch_size,
         )
     except dist_utils.DistributedError as error:
         log.error("%s", error)

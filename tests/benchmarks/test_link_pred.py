@@ -323,3 +323,36 @@ def test_a_malformed_edge_list_names_the_line(tmp_path, caplog):
     argv = ["--datasets", f"file:{path}", "--jobs", "1", "--quiet"]
     assert link_pred.main([*argv, "--out", str(tmp_path / "out")]) == 2
     assert "line 3" in caplog.text
+
+
+def test_score_batch_size_reaches_training_and_keeps_the_trials(tmp_path):
+    seen = []
+
+    def recording_fit(*args, **kwargs):
+        seen.append(kwargs.get("score_batch_size"))
+        return fit(*args, **kwargs)
+
+    whole = _run(tmp_path / "whole", trials=1, models=["sign_dss"])
+    chunked = _run(
+        tmp_path / "chunked",
+        trials=1,
+        models=["sign_dss"],
+        fit_fn=recording_fit,
+        score_batch_size=16,
+    )
+
+    assert seen == [16, 16]
+    # Chunks change the order of summation only: same step, same gradient.
+    for first, second in zip(whole, chunked, strict=True):
+        assert second["best_epoch"] == first["best_epoch"]
+        assert second["test_auc"] == pytest.approx(first["test_auc"], abs=1e-6)
+    with pytest.raises(ValueError, match="'score_batch_size' must be"):
+        _run(tmp_path / "bad", score_batch_size=0)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_the_cli_rejects_a_bad_score_batch_size(tmp_path, capsys, value):
+    argv = ["--score-batch-size", value, "--out", str(tmp_path)]
+    with pytest.raises(SystemExit):
+        link_pred.main(argv)
+    assert "--score-batch-size" in capsys.readouterr().err
