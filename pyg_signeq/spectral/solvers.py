@@ -127,6 +127,12 @@ class _TorchOperator:
         return self.add_projection_(self.matrix @ x, x, self.shift)
 
 
+#: Largest condition number of a block's Gram matrix for which
+#: :func:`_ritz` skips the QR factorization; orthonormality then holds to
+#: about ``1e-8`` in float64.
+_GRAM_MAX_COND = 1e8
+
+
 def _column_dots(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``t @ x`` with float64 accumulation across chunks of rows.
 
@@ -342,25 +348,46 @@ def _chebyshev_filter(
     The three-term recurrence is rescaled at every step (Zhou and Saad,
     2007) so that the component at ``smallest`` keeps magnitude about one
     and nothing overflows in float32.
+
+    The polynomial is applied to the Laplacian itself, not to the deflated
+    operator: the block starts orthogonal to the trivial eigenvectors,
+    which are exact eigenvectors of ``L``, so it stays orthogonal up to
+    rounding. Eigenvalue zero lies furthest below the damped interval, so
+    that rounding grows fastest; both terms of the recurrence are
+    projected again before it has grown by ``1e4`` relative to
+    ``smallest``, instead of paying for the projection at every step.
     """
     half = (upper - lower) / 2.0
     center = (upper + lower) / 2.0
     mat = op.shifted(center, half)
-    shift = op.shift / half
     sigma = half / (smallest - center)
     tau = 2.0 / sigma
+    # Growth per step of a component at zero over one at ``smallest``.
+    rate_zero = math.acosh(max(center / half, 1.0))
+    rate_smallest = math.acosh(max(abs(1.0 / sigma), 1.0))
+    excess = rate_zero - rate_smallest
+    period = max(1, int(math.log(1e4) / excess)) if excess > 0 else degree
 
-    prev = x
-    cur = torch.sparse.addmm(x, mat, x, beta=0.0, alpha=sigma)
-    op.add_projection_(cur, x, sigma * shift)
-    for _ in range(2, degree + 1):
+    # Three buffers take turns: a fresh output per product costs a quarter
+    # of the product's time on large graphs (page faults of a new block).
+    prev = op.add_projection_(x.clone(), x, -1.0)
+    cur = torch.addmm(prev, mat, prev, beta=0.0, alpha=sigma)
+    spare = torch.empty_like(cur)
+    for step in range(2, degree + 1):
         sigma_next = 1.0 / (tau - sigma)
-        nxt = torch.sparse.addmm(
-            prev, mat, cur, beta=-sigma * sigma_next, alpha=2.0 * sigma_next
+        nxt = torch.addmm(
+            prev,
+            mat,
+            cur,
+            beta=-sigma * sigma_next,
+            alpha=2.0 * sigma_next,
+            out=spare,
         )
-        op.add_projection_(nxt, cur, 2.0 * sigma_next * shift)
-        prev, cur, sigma = cur, nxt, sigma_next
-    return cur
+        prev, cur, spare, sigma = cur, nxt, prev, sigma_next
+        if step % period == 0:
+            op.add_projection_(prev, prev, -1.0)
+            op.add_projection_(cur, cur, -1.0)
+    return op.add_projection_(cur, cur, -1.0)
 
 
 def _lanczos_upper_bound(
@@ -418,21 +445,22 @@ def _adaptive_degree(
     return int(min(max(math.ceil(gain / rate), min_degree), max_degree))
 
 
-def _default_block_size(n: int, num: int) -> int:
-    """Vectors per block: guards beyond ``num``, sized by memory behaviour.
+def _default_block_size(num: int) -> int:
+    """Vectors per block: a third more than ``num``, rounded for the CPU.
 
     Convergence of the last wanted pair improves with the gap to the first
-    eigenvalue outside the block, so extra vectors help. While the block
-    fits in cache a product costs in proportion to its width, and a third
-    more vectors pays off best. On large graphs every row fetched by the
-    sparse product is a cache miss whose cost hardly depends on the width
-    up to about a cache line per 16 float32 values; there a block of
-    ``2 * num + 8`` rounded up to a multiple of 16 converges faster per
-    second (measured on 10^5 and 10^6-node graphs, k = 16).
+    eigenvalue outside the block, so extra vectors help, but each one adds
+    to the cost of every sparse product; a third more than ``num`` (at
+    least 8) paid off best. The width is then rounded down to a multiple of
+    8 where that keeps 4 guards: the CPU's sparse product runs a third
+    slower on widths just past one (25 columns cost as much as 32, 24 as
+    much as 20). Wider blocks were measured to lose on 10^5 and 10^6-node
+    graphs with k = 16: 48 columns cost 2.6 times 24 per product at 10^6
+    nodes and saved only a third of the products.
     """
-    if n < 200_000:
-        return num + max(8, num // 2)
-    return -(-(2 * num + 8) // 16) * 16
+    size = num + max(8, num // 2)
+    rounded = size // 8 * 8
+    return rounded if rounded >= num + 4 else size
 
 
 def solve_chebyshev(
@@ -480,7 +508,7 @@ def solve_chebyshev(
     device = torch.device(device)
     n = lap.matrix.shape[0]
     if block_size is None:
-        block_size = _default_block_size(n, num)
+        block_size = _default_block_size(num)
     block_size = min(block_size, lap.num_nontrivial)
     generator = torch.Generator().manual_seed(seed)
 
@@ -564,13 +592,37 @@ def solve_chebyshev(
 def _ritz(
     op: _TorchOperator, y: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Orthonormalize a block and rotate it onto Ritz vectors of ``op``."""
-    q, _ = torch.linalg.qr(y)
-    lq = op(q)
-    h = q.T @ lq
-    theta, w = torch.linalg.eigh((h + h.T) / 2)
-    x = q @ w
-    residuals = torch.linalg.vector_norm(lq @ w - x * theta, dim=0)
+    """Rotate a block onto orthonormal Ritz vectors of ``op``.
+
+    The Rayleigh-Ritz problem is solved in the span of ``y`` without an
+    explicit orthonormal basis: with the Gram matrix ``G = Y^T Y`` and
+    ``H = Y^T L Y``, the generalized problem ``H w = theta G w`` is
+    reduced by ``G^{-1/2}``. That takes four thin matrix products instead
+    of a Householder QR, which costs several times more on tall blocks.
+    Orthonormality then holds up to ``cond(G) * eps``, so a block whose
+    Gram matrix is worse conditioned than :data:`_GRAM_MAX_COND` (columns
+    nearly dependent) goes through QR instead.
+    """
+    # Equilibrate the columns first: the condition number that matters is
+    # that of the directions, not of the column norms.
+    y = y * torch.linalg.vector_norm(y, dim=0).clamp_min(1e-300).reciprocal()
+    ly = op(y)
+    gram = y.T @ y
+    s, v = torch.linalg.eigh((gram + gram.T) / 2)
+    if s[0] > s[-1] / _GRAM_MAX_COND:
+        # Columns of y @ z are orthonormal: z^T G z = I.
+        z = v * s.rsqrt()
+        h = z.T @ (y.T @ ly) @ z
+        theta, w = torch.linalg.eigh((h + h.T) / 2)
+        w = z @ w
+        x, lx = y @ w, ly @ w
+    else:
+        q, _ = torch.linalg.qr(y)
+        lq = op(q)
+        h = q.T @ lq
+        theta, w = torch.linalg.eigh((h + h.T) / 2)
+        x, lx = q @ w, lq @ w
+    residuals = torch.linalg.vector_norm(lx - x * theta, dim=0)
     return theta, x, residuals
 
 
