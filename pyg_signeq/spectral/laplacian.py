@@ -186,7 +186,10 @@ def build_laplacian(
     else:
         scale = 1.0 / np.sqrt(deg)
         diag = np.ones(n)
-        off = sp.diags(scale) @ adj @ sp.diags(scale)
+        # D^-1/2 A D^-1/2, scaling the stored entries in place.
+        off = adj.copy()
+        rows = np.repeat(np.arange(n), np.diff(off.indptr))
+        off.data *= scale[rows] * scale[off.indices]
         trivial = np.sqrt(deg)
         upper = 2.0
     norms = np.sqrt(np.bincount(comp, weights=trivial**2))

@@ -529,6 +529,7 @@ def solve_chebyshev(
     best = math.inf
     stalled = 0
     worst = math.inf
+    rate = 0.0
     for it in range(max_iter):
         # The damped interval starts at the largest Ritz value, an upper
         # bound of the block's eigenvalues (a lower start was measured to
@@ -536,10 +537,18 @@ def solve_chebyshev(
         lower = float(theta[-1])
         smallest = float(theta[0])
         wanted = num - locked.size(1)
-        if degree is None:
+        if degree is None and op is op32:
+            deg = _adaptive_degree(float(theta[wanted - 1]), lower, upper)
+            # Once ``tol`` is within this step's reach at the decay rate
+            # just observed, stop a little past it instead of a full
+            # ``e**4`` beyond.
+            need = math.log(worst / tol)
+            if rate > 0.0 and need < rate * deg:
+                deg = max(16, math.ceil((need + 0.5) / rate))
+        elif degree is None:
             # In float64 only the last factor down to ``tol`` is missing,
             # and every product costs twice as much: aim just past it.
-            gain = 4.0 if op is op32 else max(1.5, math.log(worst / tol) + 1)
+            gain = max(1.5, math.log(worst / tol) + 1)
             deg = _adaptive_degree(
                 float(theta[wanted - 1]), lower, upper, gain=gain
             )
@@ -553,7 +562,9 @@ def solve_chebyshev(
             for _ in range(2):
                 y = y - locked @ (locked.T @ y)
         theta, x, residuals = _ritz(op64, y)
-        worst = float(residuals[:wanted].max())
+        previous, worst = worst, float(residuals[:wanted].max())
+        # Residual decay per unit of degree, in nats.
+        rate = math.log(previous / worst) / deg if previous < math.inf else 0.0
         log.debug(
             "chebyshev iteration %d (degree %d in %s, %d locked): "
             "residual %.2e",
@@ -603,15 +614,16 @@ def _ritz(
     Gram matrix is worse conditioned than :data:`_GRAM_MAX_COND` (columns
     nearly dependent) goes through QR instead.
     """
-    # Equilibrate the columns first: the condition number that matters is
-    # that of the directions, not of the column norms.
-    y = y * torch.linalg.vector_norm(y, dim=0).clamp_min(1e-300).reciprocal()
     ly = op(y)
     gram = y.T @ y
-    s, v = torch.linalg.eigh((gram + gram.T) / 2)
+    # Equilibrate the columns (in the small matrix): the condition number
+    # that matters is that of the directions, not of the column norms.
+    scale = gram.diagonal().clamp_min(1e-300).rsqrt()
+    scaled = gram * scale.unsqueeze(1) * scale.unsqueeze(0)
+    s, v = torch.linalg.eigh((scaled + scaled.T) / 2)
     if s[0] > s[-1] / _GRAM_MAX_COND:
         # Columns of y @ z are orthonormal: z^T G z = I.
-        z = v * s.rsqrt()
+        z = scale.unsqueeze(1) * (v * s.rsqrt())
         h = z.T @ (y.T @ ly) @ z
         theta, w = torch.linalg.eigh((h + h.T) / 2)
         w = z @ w
