@@ -8,6 +8,7 @@ from benchmarks import pe_speed
 
 def test_quick_run_writes_consistent_files(tmp_path):
     argv = ["--sizes", "2500", "--families", "rr", "--out", str(tmp_path)]
+    argv += ["--repeats", "1"]
     assert pe_speed.main([*argv, "--quiet"]) == 0
     with open(tmp_path / "pe_speed.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -39,3 +40,34 @@ def test_cap_is_recorded_instead_of_waited_for(tmp_path):
 def test_unknown_family_is_named():
     with pytest.raises(ValueError, match="'families'.*'grid'"):
         pe_speed.run_pe_speed(sizes=[10], families=["grid"])
+
+
+def test_repeats_alternate_and_report_mean_and_std(tmp_path):
+    rows = pe_speed.run_pe_speed(
+        sizes=[1500, 2500],
+        families=["ba"],
+        repeats=3,
+        repeat_max_nodes=2000,
+    )
+    by_size = {}
+    for row in rows:
+        by_size.setdefault(row["num_nodes"], []).append(row)
+    # Small graphs are timed three times per method, larger ones once.
+    assert [r["runs"] for r in by_size[1500]] == [3, 3]
+    assert [r["runs"] for r in by_size[2500]] == [1, 1]
+    for row in by_size[1500]:
+        assert row["seconds"] > 0 and row["seconds_std"] >= 0
+    assert all(math.isnan(r["seconds_std"]) for r in by_size[2500])
+    pe_speed.write_results(rows, tmp_path, 300.0, [], 3, 2000)
+    table = (tmp_path / "pe_speed.md").read_text()
+    assert "timed 3 times" in table
+    line = next(x for x in table.splitlines() if "| 1,500 |" in x)
+    assert line.count("+-") == 2
+
+
+@pytest.mark.parametrize("repeats", [0, -1])
+def test_repeats_must_be_positive(repeats):
+    with pytest.raises(ValueError, match=f"'repeats'.*{repeats}"):
+        pe_speed.run_pe_speed(sizes=[10], families=["ba"], repeats=repeats)
+    with pytest.raises(SystemExit):
+        pe_speed.main(["--repeats", str(repeats)])
