@@ -563,8 +563,6 @@ def solve_chebyshev(
                 y = y - locked @ (locked.T @ y)
         theta, x, residuals = _ritz(op64, y)
         previous, worst = worst, float(residuals[:wanted].max())
-        # Residual decay per unit of degree, in nats.
-        rate = math.log(previous / worst) / deg if previous < math.inf else 0.0
         log.debug(
             "chebyshev iteration %d (degree %d in %s, %d locked): "
             "residual %.2e",
@@ -576,6 +574,8 @@ def solve_chebyshev(
         )
         if worst <= tol:
             return torch.cat([locked, x], dim=1)
+        # Residual decay per unit of degree, in nats (worst > tol > 0).
+        rate = math.log(previous / worst) / deg if previous < math.inf else 0.0
         # Lock with a margin, so that the final check on the union of
         # locked and active vectors cannot tip over the tolerance.
         done = residuals[:wanted] <= 0.5 * tol
@@ -614,7 +614,6 @@ def _ritz(
     Gram matrix is worse conditioned than :data:`_GRAM_MAX_COND` (columns
     nearly dependent) goes through QR instead.
     """
-    ly = op(y)
     gram = y.T @ y
     # Equilibrate the columns (in the small matrix): the condition number
     # that matters is that of the directions, not of the column norms.
@@ -624,6 +623,7 @@ def _ritz(
     if s[0] > s[-1] / _GRAM_MAX_COND:
         # Columns of y @ z are orthonormal: z^T G z = I.
         z = scale.unsqueeze(1) * (v * s.rsqrt())
+        ly = op(y)
         h = z.T @ (y.T @ ly) @ z
         theta, w = torch.linalg.eigh((h + h.T) / 2)
         w = z @ w
