@@ -40,6 +40,10 @@ def test_set_up_commands_pin_the_cpu_build():
 
 def test_ci_runs_the_readme_test_command():
     ci = (README.parent / ".ci" / "run").read_text()
+    command = block_after("test-command").strip()
+    # CI runs the command as written, and checks it against the README.
+    assert command in ci.splitlines()
+    assert f"test_cmd='{command}'" in ci
     assert "readme_block test-command" in ci
 
 

@@ -58,7 +58,7 @@ def test_repeats_alternate_and_report_mean_and_std(tmp_path):
     for row in by_size[1500]:
         assert row["seconds"] > 0 and row["seconds_std"] >= 0
     assert all(math.isnan(r["seconds_std"]) for r in by_size[2500])
-    pe_speed.write_results(rows, tmp_path, 300.0, [], 3, 2000)
+    pe_speed.write_results(rows, tmp_path, 300.0, [])
     table = (tmp_path / "pe_speed.md").read_text()
     assert "timed 3 times" in table
     line = next(x for x in table.splitlines() if "| 1,500 |" in x)
