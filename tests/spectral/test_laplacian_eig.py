@@ -500,6 +500,91 @@ def test_chebyshev_filter_matches_the_deflated_polynomial(degree):
     )
 
 
+def test_build_laplacian_takes_the_larger_direction_of_each_edge():
+    from pyg_signeq.spectral.laplacian import build_laplacian
+
+    # A triangle whose edges weigh differently in their two directions,
+    # and one edge given one way only.
+    ei = torch.tensor([[0, 1, 1, 2, 2, 0, 2], [1, 0, 2, 1, 0, 2, 3]])
+    w = torch.tensor([1.0, 3.0, 2.0, 0.5, 4.0, 4.0, 1.5])
+    lap = build_laplacian(ei, 4, w, normalization=None)
+    adj = np.zeros((4, 4))
+    for (u, v), x in zip(ei.T.tolist(), w.tolist(), strict=True):
+        adj[u, v] = max(adj[u, v], x)
+    adj = np.maximum(adj, adj.T)
+    expected = np.diag(adj.sum(1)) - adj
+    np.testing.assert_array_equal(lap.matrix.toarray(), expected)
+    assert lap.matrix.has_sorted_indices
+
+
+@pytest.mark.parametrize("case", ["er", "disconnected"])
+def test_upper_estimates_bound_the_spectrum(case):
+    lap, op = torch_operator(case)
+    gen = torch.Generator().manual_seed(0)
+    tight, safe = solvers_module._lanczos_upper_bound(op, 20, gen)
+    top = np.linalg.eigvalsh(lap.matrix.toarray())[-1]
+    assert top <= tight <= safe
+    # The tight one is what shortens the filter's interval.
+    assert tight - top < 0.1 < safe - top
+
+
+def test_chebyshev_recovers_from_a_low_upper_estimate(monkeypatch, caplog):
+    # A tight estimate far below the top of the spectrum lets the top
+    # eigenvectors grow into the block; the solver notices and widens.
+    edge_index, n, _ = CASES["er"]
+    ei = torch.from_numpy(edge_index)
+    ref_vals, ref_vecs = reference(edge_index, n, None, "sym")
+    estimate = solvers_module._lanczos_upper_bound
+
+    def too_low(op, steps, generator):
+        _, safe = estimate(op, steps, generator)
+        return 1.0, safe
+
+    monkeypatch.setattr(solvers_module, "_lanczos_upper_bound", too_low)
+    with caplog.at_level(logging.DEBUG, logger="pyg_signeq"):
+        out = laplacian_eig(ei, n, 6, solver="chebyshev")
+    assert "widening" in caplog.text
+    assert out.solver == "chebyshev"
+    np.testing.assert_allclose(out.eig_vals.numpy(), ref_vals[:6], atol=1e-8)
+    assert_same_subspace(out.eig_vecs.numpy(), ref_vecs[:, :6], ref_vals, 1e-4)
+
+
+def test_operator_and_ritz_ignore_what_their_buffers_held():
+    lap, op = torch_operator("disconnected", shift=2.0)
+    n = lap.matrix.shape[0]
+    y = torch.randn(n, 7, generator=torch.Generator().manual_seed(3))
+    y = y.double()
+    fresh = op(y)
+    stale = torch.full((n, 7), float("nan"), dtype=torch.float64)
+    assert torch.equal(op(y, out=stale), fresh)
+    stale.fill_(float("nan"))
+    theta, x, residuals = solvers_module._ritz(op, y, num=4, work=stale)
+    ref_theta, ref_x, ref_residuals = solvers_module._ritz(op, y)
+    assert torch.allclose(theta, ref_theta[:4], atol=1e-12)
+    assert torch.allclose(residuals, ref_residuals[:4], atol=1e-12)
+    ones = torch.ones(4, dtype=torch.float64)
+    assert torch.allclose((x * ref_x[:, :4]).sum(0).abs(), ones)
+
+
+def test_rayleigh_ritz_orthonormalizes_nearly_dependent_columns():
+    lap, _ = torch_operator("er")
+    n = lap.matrix.shape[0]
+    gen = torch.Generator().manual_seed(4)
+    base = torch.randn(n, 5, generator=gen, dtype=torch.float64)
+    noise = torch.randn(n, 5, generator=gen, dtype=torch.float64)
+    # Gram condition near 1e6: past the final check's QR-free bound.
+    basis = torch.cat([base, base + 1e-3 * noise], dim=1)
+    pairs = solvers_module.rayleigh_ritz(lap, basis, 6)
+    assert pairs.orthogonality < 1e-12
+    op = solvers_module._TorchOperator(
+        lap, 0.0, torch.float64, torch.device("cpu")
+    )
+    vecs = pairs.eig_vecs
+    true = torch.linalg.vector_norm(op(vecs) - vecs * pairs.eig_vals, dim=0)
+    assert torch.allclose(pairs.residuals, true, atol=1e-12)
+    assert op.project(vecs).abs().max() < 1e-12
+
+
 def test_default_block_width_is_a_multiple_of_eight_when_cheap():
     size = solvers_module._default_block_size
     assert size(17) == 24
