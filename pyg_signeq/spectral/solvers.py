@@ -147,7 +147,10 @@ class _TorchOperator:
         itself on 10^5 nodes.
         """
         if out is None:
-            out = torch.empty_like(x)
+            # Zeros rather than empty: ``beta=0`` must ignore ``out``, but
+            # a backend that multiplied its content would only ever see
+            # finite values (this and every later product).
+            out = torch.zeros_like(x)
         out.addmm_(self.matrix, x, beta=0.0)
         if self.shift == 0.0:
             return out
@@ -564,7 +567,7 @@ def solve_chebyshev(
 
     # Storage for the Ritz step's product, reused by every iteration (the
     # block narrows as vectors lock).
-    storage = torch.empty(n * block_size, dtype=torch.float64, device=device)
+    storage = torch.zeros(n * block_size, dtype=torch.float64, device=device)
 
     def work(width: int) -> torch.Tensor:
         return storage[: n * width].view(n, width)
