@@ -500,6 +500,29 @@ def test_chebyshev_filter_matches_the_deflated_polynomial(degree):
     )
 
 
+@pytest.mark.parametrize("degree", [7, 60])
+def test_chebyshev_filter_keeps_locked_vectors_out(degree):
+    # Lock the two lowest non-trivial eigenvectors, which the filter
+    # amplifies far more than ``smallest``: the output is the deflated
+    # polynomial with them projected out (they commute), and they do not
+    # come back through rounding however high the degree.
+    lap, op = torch_operator("er")
+    n = lap.matrix.shape[0]
+    _, ref_vecs = reference(*CASES["er"][:2], None, "sym")
+    locked = torch.from_numpy(ref_vecs[:, :2].copy())
+    x = np.random.default_rng(3).standard_normal((n, 5))
+    lower, upper, smallest = 0.75, lap.upper, 0.6
+    out = solvers_module._chebyshev_filter(
+        op, torch.from_numpy(x), degree, lower, upper, smallest, locked, 0.3
+    ).numpy()
+    ref = dense_filter(lap, x, degree, lower, upper, smallest)
+    q = ref_vecs[:, :2]
+    ref = ref - q @ (q.T @ ref)
+    scale = np.abs(ref).max()
+    np.testing.assert_allclose(out / scale, ref / scale, atol=1e-10)
+    assert np.abs(q.T @ out).max() < 1e-12 * scale
+
+
 def test_build_laplacian_takes_the_larger_direction_of_each_edge():
     from pyg_signeq.spectral.laplacian import build_laplacian
 
