@@ -588,8 +588,9 @@ def solve_chebyshev(
     ends = sorted({min(lap.upper, tight), min(lap.upper, safe), lap.upper})
     upper = ends.pop(0)
     # The deflation shift moves the trivial eigenvalues above the whole
-    # spectrum, out of the way of the wanted ones.
-    op64.shift = op32.shift = lap.upper
+    # spectrum, out of the way of the wanted ones. Only the float64
+    # Rayleigh-Ritz step applies it; the filter projects them out instead.
+    op64.shift = lap.upper
 
     # Storage for the Ritz step's product, reused by every iteration (the
     # block narrows as vectors lock).
