@@ -36,6 +36,7 @@ import torch_geometric
 from torch_geometric.data import Data
 from torch_geometric.transforms import AddLaplacianEigenvectorPE
 
+from benchmarks._provenance import code_version, cpu_description
 from pyg_signeq.data import barabasi_albert, random_regular
 from pyg_signeq.spectral.laplacian import build_laplacian
 from pyg_signeq.transforms import AddLaplacianPE
@@ -325,8 +326,16 @@ def write_results(
     out: Path,
     cap: float,
     argv: Sequence[str],
+    code: str | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``pe_speed.csv`` and ``pe_speed.md`` under ``out``."""
+    """Write ``pe_speed.csv`` and ``pe_speed.md`` under ``out``.
+
+    ``code`` names the code measured (default: the checkout as it is now);
+    the Markdown header also names the CPU and its last-level cache, on
+    which the sparse products' speed depends.
+    """
+    if code is None:
+        code = code_version()
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "pe_speed.csv"
     with open(csv_path, "w", newline="") as handle:
@@ -338,8 +347,9 @@ def write_results(
     header = (
         "# Laplacian PE speed, k = {k}\n\n"
         "Command: `{command}` ({date}).\n"
-        "Machine: {cpus} CPU cores, torch {torch} with {threads} threads, "
-        "PyG {pyg}, Python {py}.\n\n"
+        "Code: {code}.\n"
+        "Machine: {cpus} CPU cores ({cpu}), torch {torch} with {threads} "
+        "threads, PyG {pyg}, Python {py}.\n\n"
         "Both transforms run on the same graph in the same process, one "
         "after the other. Residuals `max ||L v - lambda v||` over unit "
         "columns are measured here in float64 for both; the eigenvalue "
@@ -351,7 +361,9 @@ def write_results(
         k=rows[0]["k"] if rows else "-",
         command=command,
         date=datetime.date.today().isoformat(),
+        code=code,
         cpus=os.cpu_count(),
+        cpu=cpu_description(),
         torch=torch.__version__,
         threads=torch.get_num_threads(),
         pyg=torch_geometric.__version__,
@@ -399,6 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    # The code as it is when the measurement starts.
+    code = code_version()
     rows = run_pe_speed(
         args.sizes,
         args.families,
@@ -409,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.repeats,
         args.repeat_max_nodes,
     )
-    _, md_path = write_results(rows, args.out, args.cap, argv)
+    _, md_path = write_results(rows, args.out, args.cap, argv, code)
     if not args.quiet:
         print(md_path.read_text())
     return 0

@@ -69,7 +69,7 @@ import torch
 import torch_geometric
 from torch_geometric.data import Data
 
-from benchmarks._provenance import code_version
+from benchmarks._provenance import code_version, cpu_description
 from pyg_signeq.data import barabasi_albert, random_link_split
 from pyg_signeq.nn import SignEqNet, build_model
 from pyg_signeq.training import evaluate, train_epoch
@@ -471,8 +471,9 @@ def write_results(
         f"Command: {commands} (written "
         f"{datetime.date.today().isoformat()}).\n"
         f"Code: {codes}.\n"
-        f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__} "
-        f"with {torch.get_num_threads()} threads, PyG "
+        f"Machine: {os.cpu_count()} CPU cores ({cpu_description()}), "
+        f"torch {torch.__version__} with {torch.get_num_threads()} "
+        "threads, PyG "
         f"{torch_geometric.__version__}, Python "
         f"{platform.python_version()}; one run per size, and single "
         "times vary by some 10-30% between runs.\n\n"
