@@ -43,7 +43,7 @@ def cpu_description(
 
     Sparse products over a block of eigenvector columns are bound by memory
     traffic, so their speed depends on the cache as much as on the core
-    count: the same solver ran 3-6 times slower on a 2-core machine with an
+    count: the same solver ran 2-4 times slower on a 2-core machine with an
     8 MiB L3 than on another 2-core machine. Results name both.
 
     Args:

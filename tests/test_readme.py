@@ -62,6 +62,8 @@ def test_main_command_is_the_paper_benchmark_with_its_extras():
         ("node-clustering-table", "node_clustering/results.md"),
         ("nbody-table", "nbody/results.md"),
         ("scale-table", "scale.md"),
+        ("pe-speed-table", "pe_speed.md"),
+        ("pe-speed-8mib-l3-table", "pe_speed_8mib_l3/pe_speed.md"),
     ],
 )
 def test_result_tables_are_copied_from_their_files(marker, results):
