@@ -25,6 +25,10 @@ def test_quick_run_writes_consistent_files(tmp_path):
     table = (tmp_path / "pe_speed.md").read_text()
     assert "| random 10-regular | 2,500 |" in table
     assert "python -m benchmarks.pe_speed --sizes 2500" in table
+    # What was measured, and where: the commit and the CPU.
+    assert "\nCode: commit " in table or "\nCode: unknown" in table
+    machine = next(line for line in table.splitlines() if "Machine:" in line)
+    assert f"({pe_speed.cpu_description()})" in machine
 
 
 def test_cap_is_recorded_instead_of_waited_for(tmp_path):
