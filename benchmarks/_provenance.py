@@ -65,20 +65,18 @@ def cpu_description(
                     break
     except OSError:
         pass
-    best: tuple[int, str] | None = None
-    for index in sorted(caches.glob("index[0-9]*")):
+    found = []
+    for index in caches.glob("index[0-9]*"):
         try:
             level = int((index / "level").read_text())
             size = (index / "size").read_text().strip()
         except (OSError, ValueError):
             continue
-        if best is None or level > best[0]:
-            best = (level, size)
-    if best is None:
+        found.append((level, size))
+    if not found:
         return model
-    level, size = best
-    if size.endswith("K") and size[:-1].isdigit() and int(size[:-1]) >= 1024:
-        size = f"{int(size[:-1]) / 1024:g} MiB"
-    elif size.endswith("K"):
-        size = f"{size[:-1]} KiB"
+    level, size = max(found, key=lambda entry: entry[0])
+    kib = size[:-1]
+    if size.endswith("K") and kib.isdigit():
+        size = f"{int(kib) / 1024:g} MiB" if int(kib) >= 1024 else f"{kib} KiB"
     return f"{model}, {size} L{level} cache"

@@ -1,4 +1,5 @@
 import subprocess
+from pathlib import Path
 
 from benchmarks._provenance import code_version, cpu_description
 
@@ -36,6 +37,7 @@ def test_cpu_description_leaves_out_what_it_cannot_read(tmp_path):
 def test_code_version_names_the_checkout_commit():
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         check=False,
